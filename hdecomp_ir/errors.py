@@ -1,0 +1,49 @@
+"""One family of errors; the CLI turns each into one line and an exit code.
+
+`UserInputError` is bad input (exit 2): the user must change a file or a flag.
+`CheckFailed` is a verification that ran and did not hold (exit 1).
+Every error carries where it happened (file, component, step) and what to do.
+"""
+
+from __future__ import annotations
+
+
+class HdecompError(Exception):
+    """Base of every error hdecomp reports to a user."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, *, where: str | None = None, fix: str | None = None) -> None:
+        self.what = what
+        self.where = where
+        self.fix = fix
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """The message as the CLI prints it: `where: what; fix`."""
+        text = f"{self.where}: {self.what}" if self.where else self.what
+        if self.fix:
+            text += f" ({self.fix})"
+        return " ".join(text.split())
+
+
+class UserInputError(HdecompError):
+    """Bad input: a model file, a path, a flag or a JSON file the user must fix (exit 2)."""
+
+    exit_code = 2
+
+
+class TraceError(UserInputError):
+    """No front end could take the model."""
+
+
+class CheckFailed(HdecompError):
+    """A verification ran and failed (exit 1)."""
+
+    exit_code = 1
+
+
+class IRInvariantError(HdecompError):
+    """The IR broke one of its invariants: a bug in a pass, reported with the IR around it."""
+
+    exit_code = 70

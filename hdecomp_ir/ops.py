@@ -1,0 +1,193 @@
+"""The op table: the one place that says what every traced op is.
+
+Every op the front ends produce is either PLUMBING (data movement a refactored forward() may keep:
+views, indexing, assembly, casts, constants), ARITH (add/sub/mul/div: plumbing as a residual add or a
+scaling by a constant, compute when an operand is a parameter) or COMPUTE. Compute ops carry a fusion
+pattern from the TVM lattice. The code generator, the passes and the anti-cheat checker all read this
+table, so what the generator leaves in a parent is legal by construction.
+
+Classification is derived from torch's own tags (`torch.Tag.pointwise`, `torch.Tag.reduction`,
+`OpOverload.is_view`) and the partitioner's compute-intensive list; the small tables below fill the
+gaps that torch does not tag.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+
+class OpKind(enum.Enum):
+    """Whether an op may stay in a refactored parent."""
+
+    PLUMBING = "plumbing"
+    ARITH = "arith"
+    COMPUTE = "compute"
+
+
+class Pattern(enum.IntEnum):
+    """Fusion lattice (TVM FuseOps), ordered from most to least fusable."""
+
+    ELEMWISE = 0
+    BROADCAST = 1
+    INJECTIVE = 2
+    REDUCTION = 3
+    OUT_EWISE_FUSABLE = 4
+    OPAQUE = 5
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """What the table knows about one op target."""
+
+    name: str
+    kind: OpKind
+    pattern: Pattern
+    classified: bool = True
+
+    @property
+    def is_compute(self) -> bool:
+        return self.kind is OpKind.COMPUTE
+
+
+# Data movement, shape and constant ops that a refactored forward() may contain.
+# View ops are found through OpOverload.is_view; these are the non-view ones.
+PLUMBING_NAMES = frozenset({
+    "reshape", "flatten", "unflatten", "contiguous", "clone", "_to_copy", "to", "type_as",
+    "expand", "expand_as", "view_as", "reshape_as", "cat", "concat", "concatenate", "stack",
+    "hstack", "vstack", "split", "split_with_sizes", "chunk", "unbind", "tensor_split",
+    "index", "index_select", "gather", "select", "slice", "narrow", "permute", "transpose", "t",
+    "unsqueeze", "squeeze", "movedim", "swapaxes", "masked_fill", "dropout", "alpha_dropout",
+    "feature_dropout", "feature_alpha_dropout", "detach", "lift_fresh_copy", "alias", "zeros",
+    "ones", "full", "empty", "arange", "zeros_like", "ones_like", "full_like", "empty_like",
+    "new_zeros", "new_ones", "new_full", "new_empty", "scalar_tensor", "tensor", "repeat",
+    "repeat_interleave", "tile", "roll", "flip", "constant_pad_nd", "pad", "copy", "copy_",
+    "_assert_tensor_metadata", "sym_size", "sym_numel", "getitem", "diagonal", "tril", "triu",
+    "view", "as_strided", "unfold", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
+    "lift_fresh", "_unsafe_view", "expand_copy", "view_copy", "identity", "type",
+    "float", "half", "bfloat16", "double", "int", "long", "bool",
+    "eye", "linspace", "tril_indices", "triu_indices",
+})
+
+ARITH_NAMES = frozenset({"add", "sub", "mul", "div", "neg", "rsub", "true_divide", "add_", "mul_",
+                         "sub_", "div_"})
+
+# Anchors: compute-intensive ops that take an elementwise epilogue but never chain a second anchor.
+ANCHOR_NAMES = frozenset({
+    "linear", "matmul", "mm", "bmm", "addmm", "baddbmm", "addbmm", "addmv", "mv", "dot",
+    "einsum", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d", "convolution", "_convolution", "scaled_dot_product_attention",
+    "_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
+    "_scaled_dot_product_flash_attention_for_cpu", "embedding", "embedding_bag", "tensordot",
+    "outer", "cdist", "upsample_bilinear2d", "upsample_nearest2d", "grid_sampler",
+})
+
+# Reductions and normalizations torch leaves untagged (softmax, norms, scans, pools, losses).
+REDUCTION_NAMES = frozenset({
+    "softmax", "log_softmax", "_softmax", "_log_softmax", "layer_norm", "group_norm",
+    "instance_norm", "rms_norm", "native_layer_norm", "native_group_norm", "cumsum", "cumprod",
+    "cummax", "cummin", "logcumsumexp", "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "lp_pool1d",
+    "lp_pool2d", "cross_entropy_loss", "nll_loss", "nll_loss_nd", "nll_loss2d", "mse_loss",
+    "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "margin_ranking_loss", "hinge_embedding_loss",
+    "triplet_margin_loss", "cosine_similarity", "cosine_embedding_loss", "pairwise_distance",
+    "soft_margin_loss", "multi_margin_loss", "poisson_nll_loss", "norm", "linalg_vector_norm",
+    "frobenius_norm", "std", "var", "std_mean", "var_mean", "logsumexp", "topk", "sort",
+    "argsort", "kthvalue", "median", "mode", "max", "min", "argmax", "argmin", "amax", "amin",
+    "sum", "mean", "prod", "all", "any", "count_nonzero", "normalize", "local_response_norm",
+    "glu",
+})
+
+# Elementwise ops that lack torch's pointwise tag. batch_norm is elementwise in eval mode
+# (a per-channel affine), which is why conv+bn+relu is the classic fusion.
+ELEMWISE_NAMES = frozenset({
+    "hardswish", "hardsigmoid", "hardtanh", "silu", "gelu", "mish", "elu", "selu", "celu",
+    "softplus", "leaky_relu", "relu6", "prelu", "rrelu", "threshold", "batch_norm",
+    "_native_batch_norm_legit_no_training", "native_batch_norm", "logsigmoid", "softsign",
+    "tanhshrink", "softshrink", "hardshrink", "where", "clamp", "clamp_min", "clamp_max",
+    "fill", "logit", "relu", "sigmoid", "tanh", "exp", "log", "sqrt", "rsqrt",
+    "abs", "pow", "square",
+})
+
+OPAQUE_NAMES = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell",
+                          "rnn_tanh_cell", "rnn_relu_cell", "_transformer_encoder_layer_fwd",
+                          "_native_multi_head_attention"})
+
+_PYTHON_BUILTINS: dict[Any, str] = {operator.getitem: "getitem"}
+
+
+def op_name(target: Any) -> str:
+    """Short name of an fx call target: `aten.softmax.int` -> `softmax`."""
+    if target in _PYTHON_BUILTINS:
+        return _PYTHON_BUILTINS[target]
+    if isinstance(target, torch._ops.OpOverload):
+        return target._schema.name.split("::")[-1]
+    if isinstance(target, torch._ops.OpOverloadPacket):
+        return target._qualified_op_name.split("::")[-1]
+    return getattr(target, "__name__", str(target))
+
+
+def _has_tag(target: Any, tag_name: str) -> bool:
+    tag = getattr(torch.Tag, tag_name, None)  # Tag.reduction is new: feature-detect it
+    return tag is not None and tag in getattr(target, "tags", ())
+
+
+@functools.lru_cache(maxsize=None)
+def _compute_intensive() -> frozenset[str]:
+    from torch._functorch.partitioners import get_default_op_list
+
+    return frozenset(str(op).split(".")[-1] for op in get_default_op_list().compute_intensive_ops)
+
+
+def op_info(target: Any) -> OpInfo:
+    """Classify an fx call target (an aten overload or a Python builtin such as getitem)."""
+    name = op_name(target)
+    base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
+    if isinstance(target, torch._ops.OpOverload) and target.is_view:
+        return OpInfo(name, OpKind.PLUMBING, Pattern.INJECTIVE)
+    if base in ARITH_NAMES or name in ARITH_NAMES:
+        return OpInfo(base, OpKind.ARITH, Pattern.ELEMWISE)
+    if base in PLUMBING_NAMES:
+        return OpInfo(base, OpKind.PLUMBING, Pattern.INJECTIVE)
+    if base in OPAQUE_NAMES:
+        return OpInfo(base, OpKind.COMPUTE, Pattern.OPAQUE)
+    if base in ANCHOR_NAMES or base in _compute_intensive():
+        return OpInfo(base, OpKind.COMPUTE, Pattern.OUT_EWISE_FUSABLE)
+    if base in REDUCTION_NAMES or _has_tag(target, "reduction"):
+        return OpInfo(base, OpKind.COMPUTE, Pattern.REDUCTION)
+    if base in ELEMWISE_NAMES or _has_tag(target, "pointwise"):
+        return OpInfo(base, OpKind.COMPUTE, Pattern.ELEMWISE)
+    # Unknown ops are kept whole as opaque compute and reported by the analysis, never guessed.
+    return OpInfo(base, OpKind.COMPUTE, Pattern.OPAQUE, classified=False)
+
+
+def name_kind(name: str) -> OpKind:
+    """Classify a torch-level function or tensor-method name (`torch.cat`, `x.relu`).
+
+    Used by the static anti-cheat, which sees source code rather than traced targets.
+    """
+    base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
+    overload = getattr(torch.ops.aten, base, None)
+    if overload is not None:
+        try:
+            default = getattr(overload, overload.overloads()[0])
+        except (IndexError, AttributeError, RuntimeError):
+            default = None
+        if default is not None:
+            return op_info(default).kind
+    if base in ARITH_NAMES:
+        return OpKind.ARITH
+    if base in PLUMBING_NAMES:
+        return OpKind.PLUMBING
+    return OpKind.COMPUTE
+
+
+OpTarget = Callable[..., Any]
