@@ -1,0 +1,23 @@
+"""Reverse (suffix) cumulative sum: element i is the sum of elements i..n-1."""
+import torch
+import torch.nn as nn
+
+batch_size = 128
+length = 8192
+
+
+class Model(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return torch.cumsum(x.flip(self.dim), dim=self.dim).flip(self.dim)
+
+
+def get_inputs():
+    return [torch.randn(batch_size, length)]
+
+
+def get_init_inputs():
+    return [1]
