@@ -1,0 +1,1 @@
+"""Code generation: libcst builders for component files, steps, tests and JSON."""

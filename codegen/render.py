@@ -1,0 +1,260 @@
+"""Rendering IR regions as Python: the op -> expression rule table and forward() bodies.
+
+A forward body is rendered for a component with a set of *callees*: components called as child
+modules (`self.child(x)`); every other node of the region is rendered inline. The same renderer
+writes component files (no callees), refactored steps (the direct children) and the composition
+test (all kernels), so the three always agree on the plumbing between calls.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import libcst as cst
+import torch
+from torch import fx
+from torch.utils import _pytree as pytree
+
+from hdecomp_ir.ir import IR, Component, TensorType, value_type
+from hdecomp_ir.naming import identifier, module_call_form, module_slots, weight_names
+from hdecomp_ir.ops import op_name
+
+Expr = cst.BaseExpression
+
+
+def dotted(path: str) -> Expr:
+    """`a.b.c` as an expression."""
+    parts = path.split(".")
+    expr: Expr = cst.Name(parts[0])
+    for part in parts[1:]:
+        expr = cst.Attribute(value=expr, attr=cst.Name(part))
+    return expr
+
+
+def call(func: Expr | str, args: list[Expr], kwargs: dict[str, Expr] | None = None) -> cst.Call:
+    """A call expression."""
+    f = dotted(func) if isinstance(func, str) else func
+    cargs = [cst.Arg(value=a) for a in args]
+    tight = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                            whitespace_after=cst.SimpleWhitespace(""))
+    cargs += [cst.Arg(value=v, keyword=cst.Name(k), equal=tight)
+              for k, v in (kwargs or {}).items()]
+    return cst.Call(func=f, args=cargs)
+
+
+@dataclass
+class Scope:
+    """Names visible while rendering one forward(): values, weights, and where tensors live."""
+
+    values: dict[fx.Node, str] = field(default_factory=dict)
+    weights: dict[fx.Node, str] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+    device_var: str | None = None
+
+    def fresh(self, base: str) -> str:
+        base = identifier(base)
+        name, k = base, 0
+        while name in self.used:
+            k += 1
+            name = f"{base}_{k}"
+        self.used.add(name)
+        return name
+
+
+def literal(value: Any, scope: Scope) -> Expr:
+    """An argument value as an expression: node references, weights, lists, dtypes, numbers."""
+    if isinstance(value, fx.Node):
+        if value in scope.weights:
+            return dotted(f"self.{scope.weights[value]}")
+        return cst.Name(scope.values[value])
+    if isinstance(value, (list, tuple)):
+        elems = [cst.Element(literal(v, scope)) for v in value]
+        return cst.List(elems) if isinstance(value, list) else cst.Tuple(elems)
+    if isinstance(value, torch.dtype):
+        return dotted(str(value))
+    if isinstance(value, torch.device):
+        # Tensors made inside forward() follow the inputs' device (the trace ran on meta).
+        return dotted(f"{scope.device_var}.device") if scope.device_var else cst.SimpleString('"cpu"')
+    if isinstance(value, torch.memory_format):
+        return dotted(str(value))
+    if isinstance(value, torch.layout):
+        return dotted(str(value))
+    if isinstance(value, float):
+        if math.isinf(value):
+            inf = call("float", [cst.SimpleString('"inf"')])
+            return inf if value > 0 else cst.UnaryOperation(cst.Minus(), inf)
+        if math.isnan(value):
+            return call("float", [cst.SimpleString('"nan"')])
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return cst.parse_expression(repr(value))
+    raise TypeError(f"cannot render argument {value!r} of type {type(value).__name__}")
+
+
+# --- the rule table: op -> expression builder -------------------------------------------------
+
+Builder = Callable[[fx.Node, Scope], Expr | None]
+
+_BINOPS: dict[str, cst.BaseBinaryOp] = {"add": cst.Add(), "sub": cst.Subtract(),
+                                        "mul": cst.Multiply(), "div": cst.Divide()}
+_METHODS = {"view", "reshape", "permute", "transpose", "contiguous", "unsqueeze", "squeeze",
+            "flatten", "expand"}
+
+
+def _binop(node: fx.Node, scope: Scope) -> Expr | None:
+    name = op_name(node.target)
+    if node.kwargs or len(node.args) != 2:
+        return None  # alpha=, rounding_mode=: keep the aten call
+    return cst.BinaryOperation(left=literal(node.args[0], scope), operator=_BINOPS[name],
+                               right=literal(node.args[1], scope))
+
+
+def _method(node: fx.Node, scope: Scope) -> Expr | None:
+    if node.kwargs or not node.args or not isinstance(node.args[0], fx.Node):
+        return None
+    name = op_name(node.target)
+    return call(cst.Attribute(value=literal(node.args[0], scope), attr=cst.Name(name)),
+                [literal(a, scope) for a in node.args[1:]])
+
+
+def _getitem(node: fx.Node, scope: Scope) -> Expr | None:
+    return cst.Subscript(value=literal(node.args[0], scope),
+                         slice=[cst.SubscriptElement(cst.Index(literal(node.args[1], scope)))])
+
+
+def _aten(node: fx.Node, scope: Scope) -> Expr:
+    target = node.target
+    if isinstance(target, torch._ops.OpOverload):
+        path = f"torch.ops.{target.namespace}.{target._schema.name.split('::')[-1]}." \
+               f"{target._overloadname}"
+    else:
+        raise TypeError(f"cannot render call target {target!r}")
+    return call(path, [literal(a, scope) for a in node.args],
+                {k: literal(v, scope) for k, v in node.kwargs.items()})
+
+
+def render_node(node: fx.Node, scope: Scope) -> Expr:
+    """Expression computing one fx node (rule table first, the exact aten call otherwise)."""
+    if node.target is operator.getitem:
+        return _getitem(node, scope)  # type: ignore[return-value]
+    name = op_name(node.target)
+    overload = getattr(node.target, "_overloadname", "")
+    expr: Expr | None = None
+    if name in _BINOPS and overload in ("Tensor", "Scalar"):
+        expr = _binop(node, scope)
+    elif name in _METHODS and overload in ("default", "int", "dim", "using_ints"):
+        expr = _method(node, scope)
+    return expr if expr is not None else _aten(node, scope)
+
+
+# --- forward bodies --------------------------------------------------------------------------
+
+@dataclass
+class Callee:
+    """A component called as a child module from the rendered forward()."""
+
+    comp: Component
+    attr: str
+
+
+def assign(targets: list[str], value: Expr) -> cst.SimpleStatementLine:
+    """`a = value` or `a, b = value`."""
+    if len(targets) == 1:
+        target: cst.BaseAssignTargetExpression = cst.Name(targets[0])
+    else:
+        target = cst.Tuple([cst.Element(cst.Name(t)) for t in targets], lpar=[], rpar=[])
+    return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(target)], value)])
+
+
+def input_names(ir: IR, comp: Component) -> list[str]:
+    """Parameter names of a component's forward(): the model's own for the root, else x, x0…"""
+    if comp is ir.root:
+        return [identifier(n) for n in ir.traced.user_inputs]
+    ins = ir.inputs(comp)
+    return ["x"] if len(ins) == 1 else [f"x{i}" for i in range(len(ins))]
+
+
+def render_forward(ir: IR, comp: Component, callees: list[Callee],
+                   inline_modules: bool = True) -> tuple[list[str], list[cst.BaseStatement]]:
+    """(parameter names, body statements) of forward() for `comp` calling `callees`."""
+    scope = Scope()
+    params = input_names(ir, comp)
+    scope.used.update(params)
+    if comp is ir.root:
+        placeholders = {n.name: n for n in ir.traced.graph.nodes if n.op == "placeholder"}
+        inputs = [placeholders[n] for n in ir.traced.user_inputs]
+    else:
+        inputs = ir.inputs(comp)
+    for node, name in zip(inputs, params):
+        scope.values[node] = name
+    scope.device_var = next((scope.values[n] for n in inputs
+                             if isinstance(value_type(n), TensorType)), None)
+    scope.weights = weight_names(ir, comp) if not callees else {}
+    slots = module_slots(ir, comp) if not callees else {}
+
+    starts = {c.comp.start: c for c in callees}
+    covered: dict[int, Callee] = {}
+    for c in callees:
+        for i in range(c.comp.start, c.comp.end + 1):
+            covered[i] = c
+    module_kernels = {}
+    if inline_modules and not callees:
+        for k in ir.kernels(comp):
+            if k is not comp and module_call_form(ir, k):
+                module_kernels[k.start] = k
+                for i in range(k.start, k.end + 1):
+                    covered[i] = Callee(k, slots[k.module_path])  # type: ignore[index]
+    if comp.is_kernel and not callees and module_call_form(ir, comp):
+        module_kernels[comp.start] = comp
+        for i in range(comp.start, comp.end + 1):
+            covered[i] = Callee(comp, slots[comp.module_path])  # type: ignore[index]
+
+    body: list[cst.BaseStatement] = []
+    for i in range(comp.start, comp.end + 1):
+        node = ir.ops[i]
+        if i in covered:
+            callee = starts.get(i) or (Callee(module_kernels[i], covered[i].attr)
+                                       if i in module_kernels else None)
+            if callee is None:
+                continue
+            args = [literal(n, scope) for n in ir.inputs(callee.comp)]
+            outs = ir.outputs(callee.comp)
+            names = [scope.fresh(_value_base(ir, n)) for n in outs]
+            for n, name in zip(outs, names):
+                scope.values[n] = name
+            body.append(assign(names, call(f"self.{callee.attr}", args)))
+            continue
+        name = scope.fresh(_value_base(ir, node))
+        scope.values[node] = name
+        body.append(assign([name], render_node(node, scope)))
+    body.append(cst.SimpleStatementLine([cst.Return(_return_value(ir, comp, scope))]))
+    return params, body
+
+
+def _value_base(ir: IR, node: fx.Node) -> str:
+    return op_name(node.target).strip("_") or "v"
+
+
+def _return_value(ir: IR, comp: Component, scope: Scope) -> Expr:
+    if comp is ir.root:
+        out = next(n for n in ir.traced.graph.nodes if n.op == "output")
+        leaves, _ = pytree.tree_flatten(out.args[0])
+        rebuilt = pytree.tree_unflatten(leaves, ir.traced.out_spec)
+        return _structure(rebuilt, scope)
+    outs = ir.outputs(comp)
+    if len(outs) == 1:
+        return literal(outs[0], scope)
+    return cst.Tuple([cst.Element(literal(n, scope)) for n in outs])
+
+
+def _structure(value: Any, scope: Scope) -> Expr:
+    if isinstance(value, tuple):
+        return cst.Tuple([cst.Element(_structure(v, scope)) for v in value])
+    if isinstance(value, list):
+        return cst.List([cst.Element(_structure(v, scope)) for v in value])
+    if isinstance(value, dict):
+        return cst.Dict([cst.DictElement(literal(k, scope), _structure(v, scope))
+                         for k, v in value.items()])
+    return literal(value, scope)

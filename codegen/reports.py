@@ -1,0 +1,129 @@
+"""decomposition_tree.json and decomposition_analysis.md."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from torch import fx
+
+from hdecomp_ir.ir import IR, Component, TensorType, value_type
+from hdecomp_ir.spec import Level
+
+
+def _shapes(ir: IR, nodes: list[fx.Node], names: list[str]) -> tuple[dict, dict]:
+    shapes, dtypes = {}, {}
+    for name, node in zip(names, nodes):
+        t = value_type(node)
+        if isinstance(t, TensorType):
+            shapes[name] = list(t.shape)
+            dtypes[name] = str(t.dtype).replace("torch.", "")
+    return shapes, dtypes
+
+
+def tree_json(ir: IR, *, ids: dict[int, str], paths: dict[str, str], steps: dict[str, str],
+              source_level: str, timestamp: str, status: str) -> dict[str, Any]:
+    """The specification's decomposition_tree.json (nodes per instance, data_flow)."""
+    comps = list(ir.root.walk())
+    by_level = Counter(c.level.label for c in comps)
+    nodes: dict[str, Any] = {}
+    flow: list[dict[str, Any]] = []
+    for comp in comps:
+        cid = ids[id(comp)]
+        ins = ir.inputs(comp) if comp is not ir.root else [
+            n for n in ir.traced.graph.nodes if n.op == "placeholder"
+            and n.name in ir.traced.user_inputs]
+        in_names = [n.name for n in ins]
+        outs = ir.outputs(comp)
+        out_names = ["output" if len(outs) == 1 else f"output{i}" for i in range(len(outs))]
+        in_shapes, in_dtypes = _shapes(ir, ins, in_names)
+        out_shapes, out_dtypes = _shapes(ir, outs, out_names)
+        node = {"id": cid, "name": comp.name, "level": comp.level.label,
+                "path": paths[comp.key], "instance_count": comp.instances,
+                "children": [ids[id(c)] for c in comp.children],
+                "input_shapes": in_shapes, "output_shapes": out_shapes,
+                "input_dtypes": in_dtypes, "output_dtypes": out_dtypes}
+        if comp.module_path:
+            node["module_path"] = comp.module_path
+        if comp.key in steps:
+            node["step"] = steps[comp.key]
+        nodes[cid] = node
+        # Data flow between this component's children (and from/to the component itself).
+        producer: dict[fx.Node, str] = {n: cid for n in ins}
+        for child in comp.children:
+            for n in ir.region(child):
+                producer[n] = ids[id(child)]
+        for child in comp.children:
+            for n in ir.inputs(child):
+                t = value_type(n)
+                if not isinstance(t, TensorType):
+                    continue
+                flow.append({"from": producer.get(n, cid), "to": ids[id(child)],
+                             "tensor_name": n.name, "shape": list(t.shape),
+                             "dtype": str(t.dtype).replace("torch.", "")})
+    return {
+        "metadata": {
+            "source_file": ir.model_file.as_posix(), "source_level": source_level,
+            "model_name": ir.model_name, "class_name": ir.class_name,
+            "frontend": ir.traced.frontend, "timestamp": timestamp,
+            "total_components": len(comps),
+            "by_level": {lvl.label: by_level.get(lvl.label, 0) for lvl in reversed(Level)},
+            "unique_kernels": len({c.key for c in comps if c.is_kernel}),
+            "unique_components": len({c.key for c in comps}),
+            "verification_status": status,
+        },
+        "nodes": nodes,
+        "data_flow": flow,
+    }
+
+
+def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
+    """decomposition_analysis.md: what the passes decided, and what a person should look at."""
+    comps = list(ir.root.walk())
+    uniq: dict[str, Component] = {}
+    for c in comps:
+        uniq.setdefault(c.key, c)
+    lines = [f"# Decomposition analysis: {ir.model_name}", "",
+             f"- Source: `{ir.model_file.as_posix()}` (class `{ir.class_name}`)",
+             f"- Front end: `{ir.traced.frontend}`",
+             f"- Root level: {ir.root.level.label}",
+             f"- Ops traced: {len(ir.ops)} ({len(ir.compute)} compute, "
+             f"{len(ir.ops) - len(ir.compute)} plumbing)",
+             f"- Components: {len(comps)} instances, {len(uniq)} unique files", ""]
+    lines += ["## Hierarchy", "", "```"]
+
+    def tree(c: Component, depth: int) -> None:
+        extra = f" x{c.instances}" if c.instances > 1 else ""
+        lines.append(f"{'  ' * depth}{c.level.label}: {c.name}{extra}")
+        for child in c.children:
+            tree(child, depth + 1)
+
+    tree(ir.root, 0)
+    lines += ["```", "", "## Steps", ""]
+    for key, step in steps.items():
+        lines.append(f"- `steps/{step}/` decomposes `{paths[key]}`")
+    lines += ["", "## Decisions to review", ""]
+    decisions = list(ir.notes)
+    for c in uniq.values():
+        where = f"`{paths[c.key]}`"
+        if c.origin == "layer-chunk":
+            decisions.append(f"{where}: layer cut from a run of loose ops by rule (pooling "
+                             "boundaries, at most 15 kernels); a person may prefer other cuts.")
+        elif c.origin == "fusion":
+            decisions.append(f"{where}: fusion chosen by the anchor + elementwise-chain rule.")
+        elif c.origin == "kernel-semantic":
+            decisions.append(f"{where}: custom module `{c.module_class}` kept whole as one "
+                             "semantic kernel.")
+        elif c.is_kernel and c.origin == "kernel-module" and len(ir.compute_nodes(c)) > 1:
+            decisions.append(f"{where}: torch.nn builtin `{c.label}` kept whole as one kernel "
+                             f"({len(ir.compute_nodes(c))} ops).")
+        if c.level is Level.LAYER and len(c.children) == 1:
+            decisions.append(f"{where}: layer with a single child; a person may merge it with a "
+                             "neighbour.")
+        for note in c.notes:
+            decisions.append(f"{where}: {note}")
+    if ir.unclassified:
+        decisions.append("ops not in the op table, kept whole as opaque kernels: "
+                         + ", ".join(f"`{n}`" for n in sorted(ir.unclassified)))
+    lines += [f"- {d}" for d in decisions] or ["- none"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""hdecomp: the IR, front ends, loader, verifier and CLI."""

@@ -1,0 +1,123 @@
+"""The `hdecomp` command line.
+
+Every command turns an `HdecompError` into one line on stderr and its exit code
+(0 all pass, 1 a check failed, 2 bad input); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from hdecomp_ir.errors import HdecompError
+
+EXIT_INTERNAL = 70
+
+
+class _State:
+    debug: bool = False
+
+
+def _report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command body; map errors to one line and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HdecompError as err:
+            if _State.debug:
+                traceback.print_exc()
+            click.echo(f"error: {err.one_line()}", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as err:  # a bug of ours: still one line unless --debug
+            if _State.debug:
+                traceback.print_exc()
+            first = str(err).splitlines()[0] if str(err) else ""
+            click.echo(f"internal error: {type(err).__name__}: {first} "
+                       "(rerun with --debug for the traceback and report it)", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def main(debug: bool) -> None:
+    """hdecomp: PyTorch model -> verified hierarchy of standalone unit tests."""
+    _State.debug = debug
+
+
+@main.command()
+@click.argument("model_file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), default=None,
+              help="Output directory (default: output/<source level>/<model name>/).")
+@click.option("--class", "class_name", default="Model", show_default=True,
+              help="Name of the nn.Module class in MODEL_FILE.")
+@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Where verification runs.")
+@click.option("--no-verify", is_flag=True, help="Emit the tree without running the equivalence pass.")
+@_report_errors
+def lower(model_file: Path, output_dir: Path | None, class_name: str, force: bool, device: str,
+          no_verify: bool) -> None:
+    """Lower MODEL_FILE into a verified draft decomposition."""
+    from hdecomp_ir.driver import LowerOptions, lower_model
+
+    opts = LowerOptions(model_file=model_file, output_dir=output_dir, class_name=class_name,
+                        force=force, device=device, verify=not no_verify)
+    ok = lower_model(opts, echo=click.echo)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.argument("model_file", type=click.Path(path_type=Path))
+@click.option("--class", "class_name", default="Model", show_default=True)
+@click.option("--dump-dir", type=click.Path(path_type=Path), default=None,
+              help="Write NNN_<pass>.ir files here instead of printing.")
+@click.option("--passes", "pass_names", default=None,
+              help="Comma-separated pass names to run (default: the whole pipeline).")
+@_report_errors
+def ir(model_file: Path, class_name: str, dump_dir: Path | None, pass_names: str | None) -> None:
+    """Print the IR after each pass of the pipeline."""
+    from hdecomp_ir.driver import dump_ir
+
+    names = [p.strip() for p in pass_names.split(",")] if pass_names else None
+    dump_ir(model_file, class_name=class_name, dump_dir=dump_dir, pass_names=names, echo=click.echo)
+
+
+@main.command("verify-step")
+@click.option("--original", required=True, type=click.Path(path_type=Path))
+@click.option("--refactored", required=True, type=click.Path(path_type=Path))
+@click.option("--output", type=click.Path(path_type=Path), default=None)
+@click.option("--weight-map", type=click.Path(path_type=Path), default=None)
+@click.option("--rtol", type=float, default=None)
+@click.option("--atol", type=float, default=None)
+@click.option("--trials", type=int, default=3, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds the untrusted code may run.")
+@_report_errors
+def verify_step(original: Path, refactored: Path, output: Path | None, weight_map: Path | None,
+                rtol: float | None, atol: float | None, trials: int, device: str,
+                timeout: float) -> None:
+    """Verify one agent-written step: anti-cheat, weight transfer, numerics."""
+    from hdecomp_ir.verification import StepOptions, verify_step as run_verify_step
+
+    result = run_verify_step(StepOptions(original=original, refactored=refactored, output=output,
+                                         weight_map=weight_map, rtol=rtol, atol=atol, trials=trials,
+                                         device=device, timeout=timeout))
+    click.echo(result.summary_line())
+    sys.exit(0 if result.passed else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""Naming rules: attribute names inside component files, file names, canonical keys.
+
+One source of truth: the code generator uses these names, and the structural key hashes the same
+names, so two components with equal keys generate identical code (STYLE.md, lesson 6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import keyword
+import re
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from hdecomp_ir.ir import IR, Component, TensorType, snake_case, value_type
+from hdecomp_ir.ops import Pattern
+from hdecomp_ir.spec import Level, dtype_code
+
+
+def identifier(text: str) -> str:
+    """A valid Python identifier from a dotted path or label (`blocks.0.ln` -> `blocks_0_ln`)."""
+    s = re.sub(r"[^0-9a-zA-Z_]+", "_", text).strip("_") or "m"
+    if s[0].isdigit():
+        s = f"m_{s}"
+    if keyword.iskeyword(s):
+        s += "_"
+    return s
+
+
+def _relative(path: str, prefix: str) -> str | None:
+    if not prefix:
+        return path
+    if path == prefix:
+        return ""
+    if path.startswith(prefix + "."):
+        return path[len(prefix) + 1:]
+    return None
+
+
+def module_prefix(ir: IR, comp: Component) -> str:
+    """The module path a component's local names are relative to."""
+    if comp.origin in ("kernel-module", "kernel-semantic", "layer-module"):
+        return comp.module_path or ""
+    if comp.origin == "root":
+        return ""
+    paths = []
+    for node in ir.region(comp):
+        stack = [p for _, p, _ in ir.module_stack(node)]
+        paths.append(stack)
+    common: list[str] = []
+    for level in zip(*paths):
+        if all(p == level[0] for p in level):
+            common.append(level[0])
+        else:
+            break
+    return common[-1] if common else ""
+
+
+# --- builtin modules -------------------------------------------------------------------------
+
+def module_repr(ir: IR, path: str) -> str | None:
+    """`nn.X(...)` source that rebuilds the builtin module at `path`, if its repr round-trips."""
+    cache: dict[str, str | None] = ir.__dict__.setdefault("_repr_cache", {})
+    if path in cache:
+        return cache[path]
+    result = None
+    model = ir.traced.model
+    try:
+        mod = model.get_submodule(path) if model is not None else None
+    except AttributeError:
+        mod = None
+    if mod is not None and type(mod).__module__.startswith("torch.nn.modules"):
+        text = repr(mod)
+        if "\n" not in text:
+            try:
+                with torch.device("meta"):
+                    rebuilt = eval("nn." + text, {"nn": nn})  # our own repr of a torch builtin
+                same = repr(rebuilt) == text and [
+                    (n, tuple(p.shape), p.dtype) for n, p in rebuilt.named_parameters()] == [
+                    (n, tuple(p.shape), p.dtype) for n, p in mod.named_parameters()]
+                if same:
+                    result = "nn." + text
+            except Exception:
+                result = None
+    cache[path] = result
+    return result
+
+
+def module_call_form(ir: IR, kernel: Component) -> bool:
+    """Can a builtin kernel be rendered as `y = self.m(x)`: one tensor in, one tensor out?"""
+    if kernel.origin != "kernel-module" or not kernel.module_path:
+        return False
+    if module_repr(ir, kernel.module_path) is None:
+        return False
+    ins, outs = ir.inputs(kernel), ir.outputs(kernel)
+    if len(ins) != 1 or len(outs) != 1:
+        return False
+    in_t, out_t = value_type(ins[0]), value_type(outs[0])
+    if not isinstance(in_t, TensorType) or not isinstance(out_t, TensorType):
+        return False
+    mod = ir.traced.model.get_submodule(kernel.module_path)  # type: ignore[union-attr]
+    if any(b.dtype != in_t.dtype and b.is_floating_point() for b in mod.parameters()):
+        return False
+    try:
+        with torch.no_grad():
+            out = mod(torch.empty(in_t.shape, dtype=in_t.dtype, device="meta"))
+    except Exception:
+        return False
+    return isinstance(out, torch.Tensor) and tuple(out.shape) == out_t.shape and \
+        out.dtype == out_t.dtype
+
+
+def module_slots(ir: IR, comp: Component) -> dict[str, str]:
+    """Builtin module path -> attribute name, for the modules a component's file instantiates."""
+    prefix = module_prefix(ir, comp)
+    slots: dict[str, str] = {}
+    used: set[str] = set()
+    for kernel in ir.kernels(comp):
+        path = kernel.module_path
+        if kernel.origin != "kernel-module" or not path or module_repr(ir, path) is None:
+            continue
+        if path in slots:
+            continue
+        rel = _relative(path, prefix)
+        name = identifier(rel) if rel else kernel_op_label(ir, kernel)
+        while name in used:
+            name += "_"
+        used.add(name)
+        slots[path] = name
+    return slots
+
+
+def weight_names(ir: IR, comp: Component) -> dict[fx.Node, str]:
+    """Weight placeholder -> how the component's file reaches it (`fc.weight`, `w`)."""
+    prefix = module_prefix(ir, comp)
+    slots = module_slots(ir, comp)
+    out: dict[fx.Node, str] = {}
+    used = set(slots.values())
+    for node in ir.weights(comp):
+        fqn = ir.weight_fqn(node) or node.name
+        owner = fqn.rsplit(".", 1)[0] if "." in fqn else ""
+        if owner in slots:
+            out[node] = f"{slots[owner]}.{fqn.rsplit('.', 1)[1]}"
+            continue
+        rel = _relative(fqn, prefix)
+        name = identifier(rel if rel else fqn.rsplit(".", 1)[-1])
+        while name in used:
+            name += "_"
+        used.add(name)
+        out[node] = name
+    return out
+
+
+# --- kernel workloads and file names ---------------------------------------------------------
+
+def kernel_op_label(ir: IR, kernel: Component) -> str:
+    """The op a kernel performs: its one compute op, or its module class for multi-op kernels."""
+    compute = ir.compute_nodes(kernel)
+    if len(compute) == 1:
+        return ir.info(compute[0]).name.lstrip("_")
+    return snake_case(kernel.label)
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "x".join(str(d) for d in shape) if shape else "scalar"
+
+
+def _io_dtype(ir: IR, comp: Component) -> str:
+    ins = [value_type(n) for n in ir.inputs(comp)]
+    outs = [value_type(n) for n in ir.outputs(comp)]
+    in_t = next((t for t in ins if isinstance(t, TensorType)), None)
+    out_t = next((t for t in outs if isinstance(t, TensorType)), None)
+    if in_t and out_t and in_t.dtype != out_t.dtype:
+        return f"{dtype_code(in_t.dtype)}_{dtype_code(out_t.dtype)}"
+    t = out_t or in_t
+    return dtype_code(t.dtype) if t else "fp32"
+
+
+def weight_signature(ir: IR, comp: Component) -> str:
+    """Shape signature of the main weight: `768x3072` (in x out) for linear, + kernel size for conv."""
+    weights = [w for w in ir.weights(comp) if ir.is_param(w)] or ir.weights(comp)
+    if not weights:
+        return ""
+    main = next((w for w in weights if (ir.weight_fqn(w) or "").endswith("weight")), weights[0])
+    t = value_type(main)
+    if not isinstance(t, TensorType):
+        return ""
+    op = kernel_op_label(ir, comp) if comp.is_kernel else ""
+    shape = t.shape
+    if op in ("linear", "bilinear") and len(shape) == 2:
+        return f"{shape[1]}x{shape[0]}"
+    if op.startswith("conv") and len(shape) >= 3:
+        c_out, c_in = (shape[1], shape[0]) if "transpose" in op else (shape[0], shape[1])
+        return f"{c_in}x{c_out}_{_dims(shape[2:])}"
+    return _dims(shape)
+
+
+def kernel_stem(ir: IR, kernel: Component) -> str:
+    """`{op}_{shape signature}_{dtype}` of the specification (`linear_768x3072_fp32`).
+
+    Weighted ops are named by their weight; elementwise ops without weights by op and dtype only
+    (`relu_fp32`); other weightless ops (matmul, softmax, reductions) by their input shapes.
+    """
+    op = kernel_op_label(ir, kernel)
+    sig = weight_signature(ir, kernel)
+    if not sig:
+        pats = [ir.info(n).pattern for n in ir.compute_nodes(kernel)]
+        if pats and max(pats) > Pattern.BROADCAST:
+            shapes = [value_type(n) for n in ir.inputs(kernel)]
+            sig = "_".join(_dims(t.shape) for t in shapes if isinstance(t, TensorType))
+    parts = [op, sig, _io_dtype(ir, kernel)]
+    return identifier("_".join(p for p in parts if p))
+
+
+def group_stem(ir: IR, comp: Component) -> str:
+    """File stem of a fusion or layer: its module class, or the ops it chains, plus its anchor."""
+    if comp.origin == "layer-module" and comp.module_class:
+        base = snake_case(comp.module_class.rsplit(".", 1)[-1])
+    else:
+        ops = list(dict.fromkeys(kernel_op_label(ir, k) for k in ir.kernels(comp)))
+        base = "_".join(ops[:4]) + ("_etc" if len(ops) > 4 else "")
+    anchor = next((k for k in ir.kernels(comp) if weight_signature(ir, k)), None)
+    sig = weight_signature(ir, anchor) if anchor is not None else ""
+    parts = [base, sig, _io_dtype(ir, comp)]
+    return identifier("_".join(p for p in parts if p))
+
+
+def canonical(ir: IR, comp: Component) -> str:
+    """Canonical text of a component's code: ops, arguments, local names; no provenance.
+
+    Values are renamed by position, so two components with the same text generate the same file.
+    """
+    slots = module_slots(ir, comp)
+    wnames = weight_names(ir, comp)
+    lines = [f"level {comp.level.label}"]
+    for path, slot in slots.items():
+        lines.append(f"module {slot} = {module_repr(ir, path)}")
+    for node, name in wnames.items():
+        if "." not in name:
+            lines.append(f"weight {name} {value_type(node)} {_weight_kind(ir, node)}")
+    if comp.is_kernel and not weight_signature(ir, comp) and any(
+            ir.info(n).pattern > Pattern.BROADCAST for n in ir.compute_nodes(comp)):
+        # Weightless matmuls, softmaxes and reductions are workloads of their input shapes.
+        lines.append("inputs " + ", ".join(str(value_type(n)) for n in ir.inputs(comp)))
+    ids: dict[fx.Node, str] = {n: f"in{i}" for i, n in enumerate(ir.inputs(comp))}
+    ids.update(wnames)
+    skip: set[fx.Node] = set()
+    for kernel in ir.kernels(comp):
+        if kernel is not comp and module_call_form(ir, kernel):
+            skip.update(ir.region(kernel))
+            out = ir.outputs(kernel)[0]
+            ids[out] = f"%{len(ids)}"
+            lines.append(f"{ids[out]} = call {slots[kernel.module_path]}"
+                         f"({ids.get(ir.inputs(kernel)[0], '?')})")
+    if comp.is_kernel and module_call_form(ir, comp):
+        lines.append(f"call {slots[comp.module_path]}")
+    else:
+        for node in ir.region(comp):
+            if node in skip:
+                continue
+            ids[node] = f"%{len(ids)}"
+            args = _canon_arg(node.args, ids)
+            kwargs = _canon_arg(dict(sorted(node.kwargs.items())), ids)
+            lines.append(f"{ids[node]} = {node.target}{args} {kwargs}")
+    lines.append("return " + ", ".join(ids.get(n, "?") for n in ir.outputs(comp)))
+    for child in comp.children:
+        lines.append(f"child {child.level.label} {child.start - comp.start}..{child.end - comp.start}")
+    return "\n".join(lines)
+
+
+def _weight_kind(ir: IR, node: fx.Node) -> str:
+    t = ir.traced
+    if node.name in t.param_targets:
+        return "param"
+    if node.name in t.buffer_targets:
+        return "buffer" if t.persistent.get(t.buffer_targets[node.name], True) else "buffer-np"
+    return "constant"
+
+
+def _canon_arg(value: Any, ids: dict[fx.Node, str]) -> str:
+    if isinstance(value, fx.Node):
+        return ids.get(value, f"?{value.name}")
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_canon_arg(v, ids) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_canon_arg(v, ids)}" for k, v in value.items()) + "}"
+    if isinstance(value, torch.device):
+        return "DEVICE"
+    return repr(value)
+
+
+def key_of(text: str) -> str:
+    """Short stable hash of a canonical text."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
