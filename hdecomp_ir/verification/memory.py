@@ -1,0 +1,112 @@
+"""Memory: estimate what a verification will need before any real tensor is allocated.
+
+The original is built and run on the meta device (shapes only, no data), which gives the bytes of
+its parameters and buffers, its inputs, its outputs and the peak of live intermediates. The
+verification holds more than one forward does: the refactored model next to the original's
+state, pristine inputs next to the ones a forward may overwrite, and every trial's original
+outputs in the judging process. `MemoryEstimate.need()` adds those up.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Refuse when the estimate exceeds this share of what is available: the estimate ignores
+# allocator slack and the interpreter itself.
+HEADROOM = 0.9
+
+
+@dataclass
+class MemoryEstimate:
+    """Bytes measured on the meta device."""
+
+    params: int
+    inputs: int
+    outputs: int
+    forward_peak: int
+
+    def need(self, trials: int) -> int:
+        """Peak bytes of a verification: worker plus the judging process."""
+        worker = 2 * self.params + 2 * self.inputs + self.forward_peak
+        judge = (trials + 1) * self.outputs + self.inputs
+        return worker + judge
+
+    def to_json(self, trials: int) -> dict[str, Any]:
+        return {"params_bytes": self.params, "inputs_bytes": self.inputs,
+                "outputs_bytes": self.outputs, "forward_peak_bytes": self.forward_peak,
+                "estimated_need_bytes": self.need(trials)}
+
+
+def human(nbytes: float) -> str:
+    """`1.5 GiB`, `12.0 MiB`."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(nbytes) < 1024 or unit == "TiB":
+            return f"{nbytes:.1f} {unit}" if unit != "B" else f"{int(nbytes)} B"
+        nbytes /= 1024
+    return f"{nbytes:.1f} TiB"
+
+
+def available_host_bytes() -> int | None:
+    """MemAvailable, capped by the cgroup limit when one is set."""
+    avail = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                avail = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            raw = Path(limit_file).read_text().strip()
+            if raw == "max":
+                continue
+            limit = int(raw)
+            if limit >= 1 << 60:
+                continue
+            free = limit - int(Path(usage_file).read_text().strip())
+            avail = free if avail is None else min(avail, free)
+        except (OSError, ValueError):
+            continue
+    return avail
+
+
+def available_device_bytes(device: str) -> int | None:
+    """Free accelerator memory; None on CPU."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    free, _total = torch.cuda.mem_get_info()
+    return int(free)
+
+
+def check(estimate: MemoryEstimate, trials: int, device: str) -> tuple[bool, str, dict[str, Any]]:
+    """(fits, message, JSON record) for an estimate against this machine."""
+    need = estimate.need(trials)
+    host = available_host_bytes()
+    record = estimate.to_json(trials)
+    record["available_host_bytes"] = host
+    record["cpu_count"] = os.cpu_count()
+    if device.startswith("cuda"):
+        dev_need = estimate.params + estimate.inputs + estimate.forward_peak
+        dev_free = available_device_bytes(device)
+        record["available_device_bytes"] = dev_free
+        record["device_need_bytes"] = dev_need
+        if dev_free is not None and dev_need > HEADROOM * dev_free:
+            return False, (f"needs about {human(dev_need)} of {device} memory (parameters "
+                           f"{human(estimate.params)}, inputs {human(estimate.inputs)}, forward peak "
+                           f"{human(estimate.forward_peak)}) but {human(dev_free)} is free"), record
+        need = need - estimate.forward_peak  # the forward's intermediates live on the device
+        record["estimated_need_bytes"] = need
+    if host is not None and need > HEADROOM * host:
+        return False, (f"needs about {human(need)} of RAM (parameters {human(estimate.params)}, "
+                       f"inputs {human(estimate.inputs)}, outputs {human(estimate.outputs)} x "
+                       f"{trials + 1}, forward peak {human(estimate.forward_peak)}) but "
+                       f"{human(host)} is available; run it on a larger machine or with fewer "
+                       "trials"), record
+    return True, "", record
