@@ -566,6 +566,7 @@ class _Judge:
         num = result.numerical_comparison
         trials_done = data.get("trials", [])
         failures: list[Violation] = []
+        reported: set[tuple[str, str]] = set()
         max_diff = 0.0
         for index, seed in enumerate(self.step.seeds[:len(trials_done)]):
             ref_out = torch.load(self.job_dir / f"ref_out_{index}.pt", weights_only=True)
@@ -589,8 +590,12 @@ class _Judge:
                                   "leaves": [d.to_json() for d in diffs],
                                   "problems": [p.message for p in problems]})
             for problem in problems:
-                if (problem.rule, problem.message.split(":")[0]) not in \
-                        {(f.rule, f.message.split(":")[0]) for f in failures}:
+                # One report per rule and output leaf (or input): later trials repeat the first.
+                words = problem.message.split(" ")
+                subject = " ".join(words[:2]) if words[0] == "input" else words[0]
+                key = (problem.rule, subject.rstrip(":"))
+                if key not in reported:
+                    reported.add(key)
                     failures.append(problem)
         magnitude = numerics.magnitude(original.outputs, self.atol)
         num["output_magnitude"] = magnitude

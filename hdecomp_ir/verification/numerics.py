@@ -225,11 +225,11 @@ def input_changes(pristine: list[Any], ref_after: list[Any], orig_after: list[An
             if isinstance(expected, torch.Tensor) and isinstance(after, torch.Tensor) and \
                     expected.shape == after.shape and tensor_diff(expected, after, rtol, atol, "").passed:
                 continue
-            found.append(_numeric("input_mutated", f"input {k} is changed differently from how the "
-                                  "original changes it"))
+            found.append(_numeric("input_mutated", f"input {k}: the refactored forward changes it "
+                                  "differently from how the original does"))
         else:
-            found.append(_numeric("input_mutated", f"the refactored forward changes input {k} in "
-                                  "place and the original does not: copy before writing"))
+            found.append(_numeric("input_mutated", f"input {k}: the refactored forward changes it in "
+                                  "place and the original does not; copy before writing"))
     return found
 
 

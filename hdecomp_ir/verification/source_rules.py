@@ -574,6 +574,7 @@ class RefactoredChecker(FileChecker):
         self.check_universal()
         self.helpers: set[str] = set()
         self.module_names: set[str] = set()
+        self.local_classes: set[str] = set()
         classes = []
         for stmt in self.module.body:
             if isinstance(stmt, cst.FunctionDef):
@@ -582,6 +583,8 @@ class RefactoredChecker(FileChecker):
                     self.helpers.add(stmt.name.value)
             elif isinstance(stmt, cst.ClassDef):
                 classes.append(stmt)
+                if stmt.name.value != "RefactoredModel":
+                    self.local_classes.add(stmt.name.value)
             elif isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
                     for t in _assign_targets(small):
@@ -751,6 +754,8 @@ class RefactoredChecker(FileChecker):
                     return self.classify_path(parts)
                 if root in self.helpers:
                     return "helper", root
+                if root in self.local_classes:
+                    return "local_class", root
                 if root in TEMPLATE_FUNCTIONS and root in self.module_names:
                     return "template", root
                 if root in SAFE_BUILTINS:
@@ -761,7 +766,7 @@ class RefactoredChecker(FileChecker):
             if root in self.imports.names:
                 return self.classify_path(parts)
             if root in self.module_names:
-                return "module_name", ".".join(parts)
+                return "module_state", ".".join(parts)
             return "unknown", ".".join(parts)
         root_node = chain_root(func)
         if isinstance(root_node, cst.Name) and root_node.value == "super":
@@ -877,8 +882,14 @@ class RefactoredChecker(FileChecker):
         elif kind == "template":
             self.add("compute_op", node, f"{where} calls `{text}()`; the verifier supplies inputs")
         elif kind == "module_name":
-            self.add("stateful_forward" if not init else "init_call", node,
-                     f"{where} calls module-level `{text}`, which is not a helper function")
+            self.add("alias", node, f"{where} calls module-level `{text}`, which is not a function "
+                     "defined in this file: compute functions may not be renamed")
+        elif kind == "module_state":
+            self.add("stateful_forward", node, f"{where} calls `{text}` on module-level state; "
+                     "the parent keeps no state across calls")
+        elif kind == "local_class":
+            self.add("local_class", node, f"{where} instantiates `{text}`, a class defined in "
+                     "refactored.py; modules must come from children/")
         elif text not in DYNAMIC_NAMES:  # those are reported as dynamic_code already
             self.add("compute_op", node, f"`{text}(…)` in {where}: unknown function; the parent "
                      "may only call children, torch plumbing and its own helpers")

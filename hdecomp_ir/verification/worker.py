@@ -344,7 +344,9 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
     sys.meta_path.insert(0, blocker)
     _purge_verifier_modules()
     sys.path.insert(0, str(step_dir))
-    os.chdir(job_dir)  # stray relative writes land in the scratch directory
+    scratch = job_dir / "cwd"
+    scratch.mkdir(exist_ok=True)
+    os.chdir(scratch)  # stray relative writes land in a scratch directory, not among our files
     result: dict[str, Any] = {"blocked_imports": blocker.blocked}
 
     events("load")

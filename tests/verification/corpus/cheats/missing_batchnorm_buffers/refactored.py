@@ -1,0 +1,30 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "children"))
+
+import torch
+import torch.nn as nn
+
+from affine_8_fp32 import Model as Affine
+from linear_8x8_fp32 import Model as Linear
+from relu_fp32 import Model as Relu
+
+
+class RefactoredModel(nn.Module):
+    def __init__(self, c=8):
+        super().__init__()
+        self.fc = Linear(c, c)
+        self.bn = Affine(c)
+        self.act = Relu()
+
+    def forward(self, x):
+        return self.act(self.bn(self.fc(x)))
+
+
+def get_inputs():
+    return [torch.randn(4, 8)]
+
+
+def get_init_inputs():
+    return [8]

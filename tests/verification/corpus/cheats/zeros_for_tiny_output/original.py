@@ -1,0 +1,20 @@
+"""
+Component: tiny_tanh
+Abstraction Level: fusion
+"""
+
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        return torch.tanh(x) * 1e-7
+
+
+def get_inputs():
+    return [torch.randn(2, 4, 8)]
+
+
+def get_init_inputs():
+    return []

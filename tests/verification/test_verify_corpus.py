@@ -1,0 +1,121 @@
+"""The corpus: cheating steps must FAIL for the right reason, honest-but-tricky steps must PASS.
+
+Each case is a step directory under corpus/cheats/ or corpus/honest/ (original.py, refactored.py,
+children/*.py, optional weight_map.json). EXPECTED_REASONS names the rule each cheat must break.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pathlib import Path
+from typing import Callable
+
+from hdecomp_ir.verification import ALL_RULES, StepOptions, StepVerifier
+
+CORPUS = Path(__file__).parent / "corpus"
+OptionsFactory = Callable[..., StepOptions]
+
+EXPECTED_REASONS = {
+    # compute hidden in the parent, caught from the source
+    "alias_by_import": "compute_op",
+    "alias_in_forward": "alias",
+    "alias_module_level": "alias",
+    "aten_compute_call": "compute_op",
+    "clamp_method": "compute_op",
+    "tensor_method": "compute_op",
+    "torch_where": "compute_op",
+    "tolist_escape": "compute_op",
+    "operator_module_matmul": "compute_op",
+    "module_level_helper": "compute_op",
+    "matmul_operator": "matmul_operator",
+    "getattr_builtin": "dynamic_code",
+    "eval_string": "dynamic_code",
+    "sys_modules_lookup": "dynamic_code",
+    "private_torch_api": "private_access",
+    "dunder_class_forward": "private_access",
+    "local_module_class": "local_class",
+    "raw_linear_in_init": "raw_module_in_init",
+    "raw_linear_imported_name": "raw_module_in_init",
+    "raw_parameter_in_init": "parameter_in_init",
+    "reach_into_child_weights": "reaches_into_child",
+    "child_forward_direct": "reaches_into_child",
+    "override_train": "overrides_module_api",
+    # compute hidden in the parent, caught only at run time
+    "comparison_mask_relu": "compute_outside_child",
+    "pow_operator": "compute_outside_child",
+    "parameter_via_helper_method": "parameter_outside_child",
+    # children that are not what they claim
+    "child_wraps_whole_original": "wraps_original",
+    "child_copies_original": "child_copies_original",
+    "child_same_level_as_parent": "child_level",
+    "child_without_level_header": "missing_level_header",
+    "multi_op_kernel": "kernel_not_single_op",
+    "one_op_fusion": "fusion_op_count",
+    # the verifier, the original and the environment
+    "imports_original": "imports_original",
+    "child_imports_original": "imports_original",
+    "monkeypatch_allclose": "monkeypatch",
+    "patch_verifier": "imports_verifier",
+    "fake_result_file": "file_io",
+    "child_loads_saved_output": "file_io",
+    "cached_outputs": "stateful_forward",
+    "global_cache": "stateful_forward",
+    "reseed_default_init": "reseed",
+    "dangerous_stdlib_import": "forbidden_import",
+    # weight transfer
+    "lying_weight_map_swap": "numerics",
+    "weight_map_unknown_name": "weight_map_entry",
+    "weight_map_wrong_shape": "weight_map_entry",
+    "unmapped_extra_parameter": "unmapped_refactored",
+    "missing_batchnorm_buffers": "unmapped_original",
+    # numerics
+    "train_mode_dropout": "random_op",
+    "child_switches_to_training": "training_mode",
+    "approximate_gelu": "numerics",
+    "wrong_residual": "numerics",
+    "dtype_change": "dtype_mismatch",
+    "shape_change": "shape_mismatch",
+    "drops_tuple_element": "structure_mismatch",
+    "mutates_input": "input_mutated",
+    "zeros_for_tiny_output": "degenerate_output",
+    "constant_for_tiny_output": "degenerate_output",
+    "copy_of_input": "degenerate_output",
+}
+
+CHEATS = sorted(p.name for p in (CORPUS / "cheats").iterdir() if p.is_dir())
+HONEST = sorted(p.name for p in (CORPUS / "honest").iterdir() if p.is_dir())
+
+
+def test_corpus_table_matches_directories() -> None:
+    assert set(EXPECTED_REASONS) == set(CHEATS)
+    assert set(EXPECTED_REASONS.values()) <= set(ALL_RULES)
+    assert len(CHEATS) >= 30 and len(HONEST) >= 15
+
+
+@pytest.mark.parametrize("case", CHEATS)
+def test_cheat_fails_for_the_right_reason(verifier: StepVerifier, step_options: OptionsFactory,
+                                          case: str) -> None:
+    result = verifier.verify(step_options(CORPUS / "cheats" / case))
+    expected = EXPECTED_REASONS[case]
+    assert result.status == "FAIL", result.summary_line()
+    assert expected in result.reasons, f"{case}: {result.summary_line()}"
+    failure = next(f for f in result.failures if f.rule == expected)
+    assert failure.message
+    if failure.stage == "anticheat" and expected not in ("wraps_original", "kernel_not_single_op",
+                                                        "fusion_op_count", "random_op",
+                                                        "training_mode"):
+        # Source and guard findings point at a file and a line the agent can go to.
+        assert failure.file and failure.line, failure.one_line()
+    assert not result.passed and result.summary_line().startswith("FAIL")
+
+
+@pytest.mark.parametrize("case", HONEST)
+def test_honest_step_passes(verifier: StepVerifier, step_options: OptionsFactory,
+                            case: str) -> None:
+    result = verifier.verify(step_options(CORPUS / "honest" / case))
+    assert result.status == "PASS", result.summary_line()
+    assert result.passed
+    assert result.numerical_comparison["status"] == "PASS"
+    assert result.weight_transfer["status"] == "OK"
+    assert len(result.numerical_comparison["trials"]) == 3
