@@ -17,7 +17,7 @@ import torch
 from hdecomp_ir.ir import IR, Component
 from hdecomp_ir.spec import (ANALYSIS_MD, COMPOSITION_TEST, STEPS_DIR, TREE_JSON,
                              VERIFICATION_DIR, WEIGHT_MAP_JSON, Level)
-from codegen.files import (child_refs, component_module, composition_module, refactored_module,
+from codegen.files import (allows_inf, child_refs, component_module, composition_module, refactored_module,
                            sidecar_buffers, weight_map)
 from codegen.reports import analysis_md, tree_json
 
@@ -59,8 +59,8 @@ def root_file(ir: IR, source: str) -> str:
     extra = ""
     if ir.class_name != "Model":
         extra += f"\nModel = {ir.class_name}\n"
-    extra += f"\n\ndef get_expected_output_shape():\n    return {shapes!r}\n\n\ndef run_tests():" \
-             + tests
+    extra += f"\n\ndef get_expected_output_shape():\n    return {shapes!r}\n\n\n" \
+             f"ALLOW_INF = {allows_inf(ir, ir.root)}\n\n\ndef run_tests():" + tests
     return head + "\n" + source.rstrip() + "\n" + extra
 
 

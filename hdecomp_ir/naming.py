@@ -112,9 +112,15 @@ def module_call_form(ir: IR, kernel: Component) -> bool:
         out.dtype == out_t.dtype
 
 
+def _module_rooted(ir: IR, comp: Component) -> bool:
+    """Components that are a module call name their parts by module path; the others (fusions,
+    layers cut from a run) by op, so equal structures get equal names wherever they sit."""
+    return comp.origin in ("root", "layer-module", "kernel-module", "kernel-semantic")
+
+
 def module_slots(ir: IR, comp: Component) -> dict[str, str]:
     """Builtin module path -> attribute name, for the modules a component's file instantiates."""
-    prefix = module_prefix(ir, comp)
+    prefix = module_prefix(ir, comp) if _module_rooted(ir, comp) else None
     slots: dict[str, str] = {}
     used: set[str] = set()
     for kernel in ir.kernels(comp):
@@ -123,10 +129,12 @@ def module_slots(ir: IR, comp: Component) -> dict[str, str]:
             continue
         if path in slots:
             continue
-        rel = _relative(path, prefix)
+        rel = _relative(path, prefix) if prefix is not None else None
         name = identifier(rel) if rel else kernel_op_label(ir, kernel)
+        base, k = name, 0
         while name in used:
-            name += "_"
+            k += 1
+            name = f"{base}_{k}"
         used.add(name)
         slots[path] = name
     return slots
@@ -134,7 +142,7 @@ def module_slots(ir: IR, comp: Component) -> dict[str, str]:
 
 def weight_names(ir: IR, comp: Component) -> dict[fx.Node, str]:
     """Weight placeholder -> how the component's file reaches it (`fc.weight`, `w`)."""
-    prefix = module_prefix(ir, comp)
+    prefix = module_prefix(ir, comp) if _module_rooted(ir, comp) else None
     slots = module_slots(ir, comp)
     out: dict[fx.Node, str] = {}
     used = set(slots.values())
@@ -144,10 +152,12 @@ def weight_names(ir: IR, comp: Component) -> dict[fx.Node, str]:
         if owner in slots:
             out[node] = f"{slots[owner]}.{fqn.rsplit('.', 1)[1]}"
             continue
-        rel = _relative(fqn, prefix)
+        rel = _relative(fqn, prefix) if prefix is not None else None
         name = identifier(rel if rel else fqn.rsplit(".", 1)[-1])
+        base, k = name, 0
         while name in used:
-            name += "_"
+            k += 1
+            name = f"{base}_{k}"
         used.add(name)
         out[node] = name
     return out

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from hdecomp_ir.ir import IR, Component, snake_case
+from hdecomp_ir.ir import IR, Component
+from hdecomp_ir.naming import kernel_op_label
 from hdecomp_ir.spec import LAYER_MAX_OPS, Level
 from passes.group_fusions import fusion_groups
 
@@ -176,7 +177,7 @@ def group_layers(ir: IR) -> IR:
                               label=cls, origin="layer-module", children=kernels,
                               module_path=call.path, module_class=call.qual)
         else:
-            label = "_".join(dict.fromkeys(snake_case(k.label) for k in kernels))
+            label = "_".join(dict.fromkeys(kernel_op_label(ir, k) for k in kernels))
             layer = Component(cid=f"l{len(children)}", level=Level.LAYER, start=start, end=end,
                               label=label, origin="layer-chunk", children=kernels)
         children.append(layer)

@@ -10,11 +10,31 @@ Public API (used by `hdecomp verify-step` and by `hdecomp lower` for every step 
 
 Bad input (missing files, an original that does not parse or has no Model, a malformed weight
 map) raises `hdecomp_ir.errors.UserInputError`; a wrong refactored step is a FAIL result.
+
+Names are loaded on first use, so the worker processes (which import
+`hdecomp_ir.verification.worker`) do not pay for libcst and the engine.
 """
 
-from hdecomp_ir.verification.engine import (StepOptions, StepVerifier, load_weight_map,
-                                            verify_step)
-from hdecomp_ir.verification.report import ALL_RULES, StepResult, Violation
+from __future__ import annotations
 
-__all__ = ["StepOptions", "StepVerifier", "StepResult", "Violation", "verify_step",
-           "load_weight_map", "ALL_RULES"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hdecomp_ir.verification.engine import (StepOptions, StepVerifier, load_weight_map,
+                                                verify_step)
+    from hdecomp_ir.verification.report import ALL_RULES, StepResult, Violation
+
+_EXPORTS = {
+    "StepOptions": "engine", "StepVerifier": "engine", "verify_step": "engine",
+    "load_weight_map": "engine", "StepResult": "report", "Violation": "report",
+    "ALL_RULES": "report",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"hdecomp_ir.verification.{module}"), name)

@@ -136,10 +136,10 @@ def tensor_diff(orig: torch.Tensor, ref: torch.Tensor, rtol: float, atol: float,
     both_nan = torch.isnan(o) & torch.isnan(r)
     diff = torch.where(both_nan, torch.zeros_like(o), (r - o).abs())
     diff = torch.nan_to_num(diff, nan=math.inf)
-    allowed = atol + rtol * o.abs()
-    excess = diff - allowed
+    allowed = torch.nan_to_num(atol + rtol * o.abs(), nan=0.0)
+    excess = torch.where(both_nan, torch.full_like(diff, -1.0), diff - allowed)
     passed = bool((excess <= 0).all())
-    rel = diff / o.abs().clamp_min(max(atol, 1e-30))
+    rel = torch.nan_to_num(diff / o.abs().clamp_min(max(atol, 1e-30)), nan=0.0)
     return LeafDiff(path, shape, dtype, float(diff.max()), float(rel.max()), passed,
                     *_worst(excess, orig, ref))
 

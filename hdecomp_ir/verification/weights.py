@@ -85,27 +85,35 @@ def collect_tensors(model: torch.nn.Module) -> tuple[list[TensorMeta], dict[str,
     return metas, tensors
 
 
+# Normalisation statistics are state, whatever their default values: always re-randomized.
+STAT_SUFFIXES = ("running_mean", "running_var")
+
+
 @torch.no_grad()
 def reinitialize(metas: list[TensorMeta], tensors: dict[str, torch.Tensor],
-                 seed: int = REINIT_SEED) -> None:
+                 seed: int = REINIT_SEED) -> list[str]:
     """Give every floating parameter and buffer fresh values drawn from the verifier's seed.
 
-    Scales follow the tensor's current values so activations stay in a sensible range. Integer
-    and bool buffers (counters, masks, indices) keep their values; float buffers that look like
-    masks (only 0/1 or non-finite values) too, since models rely on their structure. Variances
-    (`running_var`, or any buffer that is positive throughout) stay positive.
+    Scales follow the tensor's current values so activations stay in a sensible range. Kept as
+    they are: integer and bool buffers (counters, masks, indices) and float buffers that are masks
+    (both 0 and 1 and nothing else) or hold non-finite values (-inf masks), since models rely on
+    their structure. Variances (`running_var`, or any buffer positive throughout) stay positive.
+    Returns the names of the tensors kept as they were.
     """
     gen = torch.Generator().manual_seed(seed)
+    kept = []
     for meta in metas:
         tensor = tensors[meta.name]
         if not meta.floating or tensor.numel() == 0 or tensor.is_complex():
+            kept.append(meta.name)
             continue
         values = tensor.detach().to("cpu", torch.float32)
         finite = values[torch.isfinite(values)]
-        if meta.kind == "buffer":
-            if finite.numel() < values.numel():
-                continue
-            if bool(((values == 0) | (values == 1)).all()) and values.numel() > 1:
+        if meta.kind == "buffer" and not meta.name.endswith(STAT_SUFFIXES):
+            zeros_ones = bool(((values == 0) | (values == 1)).all())
+            if finite.numel() < values.numel() or (
+                    zeros_ones and bool((values == 0).any()) and bool((values == 1).any())):
+                kept.append(meta.name)
                 continue
         positive = meta.name.endswith("running_var") or (
             meta.kind == "buffer" and finite.numel() > 0 and bool((finite > 0).all()))
@@ -117,6 +125,7 @@ def reinitialize(metas: list[TensorMeta], tensors: dict[str, torch.Tensor],
             scale = max(std, 0.1 * abs(mean), 0.02)
             fresh = torch.randn(values.shape, generator=gen) * scale + mean
         tensor.copy_(fresh.to(tensor.dtype))
+    return kept
 
 
 @dataclass

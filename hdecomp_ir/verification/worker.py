@@ -223,7 +223,7 @@ def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[st
         _seed_everything(BASE_SEED)
         model = model_cls(*init)
         metas, tensors = collect_tensors(model)
-        reinitialize(metas, tensors, job.get("reinit_seed", REINIT_SEED))
+        kept = reinitialize(metas, tensors, job.get("reinit_seed", REINIT_SEED))
     except BaseException as err:  # noqa: BLE001
         return {"error": _describe(err, job, "construct")}
     torch.save({m.name: tensors[m.name].detach().to("cpu").clone() for m in metas},
@@ -283,6 +283,7 @@ def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[st
     result.update({
         "metas": [m.to_json() for m in metas],
         "used": sorted(recorder.used),
+        "kept": kept,
         "random_ops": sorted(set(recorder.random_ops)),
         "ops": first.ops if first else [],
         "trials": trials,
