@@ -17,6 +17,7 @@ import ast
 import datetime as _dt
 import hashlib
 import json
+import secrets
 import shutil
 import tempfile
 import time
@@ -32,7 +33,7 @@ from hdecomp_ir.verification import numerics
 from hdecomp_ir.verification.report import StepResult, Violation
 from hdecomp_ir.verification.sandbox import ForkServer, JobOutcome, Launcher, SpawnLauncher
 from hdecomp_ir.verification.source_rules import StaticReport, check_sources
-from hdecomp_ir.verification.weights import REINIT_SEED, TensorMeta, plan_transfer
+from hdecomp_ir.verification.weights import TensorMeta, plan_transfer
 
 # Original outputs kept in memory for reuse across steps up to this size (bytes).
 ORIGINAL_CACHE_BYTES = 1 << 30
@@ -57,6 +58,9 @@ class StepOptions:
     check_memory: bool = True
     fingerprints: bool = True  # record intermediates to locate the first diverging child
     threads: int | None = None  # torch threads in the workers (default: torch's choice)
+    # Seed of the original's re-randomization. None: the StepVerifier's own random seed, so no
+    # step can precompute the outputs it will be compared with. Recorded in the result JSON.
+    reinit_seed: int | None = None
 
 
 @dataclass
@@ -195,7 +199,8 @@ class StepVerifier:
                 result = verifier.verify(opts)
     """
 
-    def __init__(self, work_dir: Path | None = None) -> None:
+    def __init__(self, work_dir: Path | None = None, reinit_seed: int | None = None) -> None:
+        self.reinit_seed = reinit_seed if reinit_seed is not None else secrets.randbits(31)
         self._own_root = work_dir is None
         self.root = Path(tempfile.mkdtemp(prefix="hdecomp-verify-")) if work_dir is None else Path(work_dir)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -293,15 +298,16 @@ class StepVerifier:
     # -- worker A
 
     def _original(self, opts: StepOptions, step: _Step, result: StepResult) -> _OriginalRun | None:
+        reinit_seed = opts.reinit_seed if opts.reinit_seed is not None else self.reinit_seed
         key = (result.files[_rel(step.original, step.step_dir)], step.device, tuple(step.seeds),
-               opts.check_memory, opts.fingerprints)
+               opts.check_memory, opts.fingerprints, reinit_seed)
         cached = self._originals.get(key)
         if cached is not None and cached.data_dir.is_dir():
             result.timing["original_s"] = 0.0
             result.memory = dict(cached.result.get("memory") or {}, cached=True)
             return cached
         spec = {"original": str(step.original), "device": step.device, "seeds": step.seeds,
-                "reinit_seed": REINIT_SEED, "check_memory": opts.check_memory,
+                "reinit_seed": reinit_seed, "check_memory": opts.check_memory,
                 "fingerprints": opts.fingerprints, "roots": [str(step.original.parent)],
                 "threads": opts.threads}
         job_dir = self._new_job("original", spec)
@@ -326,6 +332,7 @@ class StepVerifier:
             loc = f"{Path(where).name}:{err['line']}" if err.get("line") else where
             raise UserInputError(f"the original fails while {_STAGE_TEXT.get(err['stage'], err['stage'])}: "
                                  f"{err['type']}: {err['message']}", where=loc)
+        data["reinit_seed"] = reinit_seed
         run = _OriginalRun(data, job_dir, seconds=outcome.seconds)
         for index in range(len(step.seeds)):
             out_file = job_dir / f"orig_out_{index}.pt"
@@ -514,6 +521,8 @@ class _Judge:
             "unmapped_original": plan.unmapped_original,
             "unmapped_refactored": plan.unmapped_refactored,
             "weight_map_file": map_file or None,
+            "reinit_seed": self.original.result.get("reinit_seed"),
+            "kept_original": self.original.result.get("kept", []),
             "mapping": plan.assignments,
         }
         for violation in failures:
