@@ -246,8 +246,11 @@ class StepVerifier:
     def _run(self, opts: StepOptions, job_dir: Path) -> tuple[JobOutcome, dict[str, Any] | None]:
         outcome = self._launcher(opts.start_method).run(job_dir, opts.timeout)
         result_file = job_dir / "result.json"
-        result = json.loads(result_file.read_text()) if result_file.is_file() else None
-        return outcome, result
+        # A result counts only from a worker that ran to its own clean exit: code that wrote a
+        # result file of its own and then crashed the process must not be believed.
+        if outcome.timed_out or outcome.returncode != 0 or not result_file.is_file():
+            return outcome, None
+        return outcome, json.loads(result_file.read_text())
 
     # -- the step
 

@@ -58,9 +58,14 @@ DYNAMIC_NAMES = frozenset({"eval", "exec", "compile", "getattr", "setattr", "del
 FILE_NAMES = frozenset({"open"})
 FILE_METHODS = frozenset({"write_text", "write_bytes", "read_text", "read_bytes", "open",
                           "unlink", "rmdir", "mkdir", "touch", "symlink_to", "hardlink_to",
-                          "chmod", "mkfifo", "iterdir", "glob", "rglob"})
+                          "chmod", "mkfifo", "iterdir", "glob", "rglob", "tofile"})
+# torch namespaces that touch files, processes or the network (or compile code at run time).
 FILE_PATHS = frozenset({"torch.load", "torch.save", "torch.hub", "torch.jit.load",
-                        "torch.jit.save", "torch.from_file", "torch.utils.cpp_extension"})
+                        "torch.jit.save", "torch.from_file", "torch.utils.cpp_extension",
+                        "torch.serialization", "torch.multiprocessing", "torch.distributed",
+                        "torch.package", "torch.onnx", "torch.profiler", "torch.utils.data",
+                        "torch.utils.tensorboard", "torch.compile", "torch.export",
+                        "torch.library", "torch.utils.checkpoint"})
 RESEED_LEAVES = frozenset({"manual_seed", "manual_seed_all", "seed", "seed_all",
                            "set_rng_state", "set_rng_state_all", "fork_rng", "set_state",
                            "Generator", "initial_seed", "use_deterministic_algorithms"})
@@ -447,6 +452,11 @@ class FileChecker:
         if attr.startswith("_") and root_name != "self" and not self._is_aten_path(parts):
             self.add("private_access", node, f"`{self.code(node)}` uses private attribute `{attr}`")
             return
+        escaped = self._leaves_its_module(parts) if parts else None
+        if escaped:
+            self.add("dynamic_code", node, f"`{'.'.join(parts)}` reaches module `{escaped}` "
+                     "through another module's attributes; import what you need instead")
+            return
         if parts and len(parts) >= 2:
             target = self.imports.resolve(parts[:2])
             if target is not None and target.path[:1] == ("sys",) and parts[1] != "path":
@@ -454,6 +464,27 @@ class FileChecker:
                          "is allowed")
             if target is not None and target.path[:1] == ("os",) and parts[1] != "path":
                 self.add("file_io", node, f"`{'.'.join(parts[:2])}`: only os.path is allowed")
+
+    def _leaves_its_module(self, parts: list[str]) -> str | None:
+        """The foreign module a dotted chain walks into (`torch.os` -> 'os'), else None."""
+        target = self.imports.resolve(parts)
+        if target is None or target.kind != "object" or len(target.path) < 2:
+            return None
+        root = target.path[0]
+        if root != "torch" and (root not in sys.stdlib_module_names or root in DANGEROUS_STDLIB):
+            return None
+        found, obj = resolve_object(target.path[:1])
+        for part in target.path[1:]:
+            try:
+                obj = getattr(obj, part)
+            except (AttributeError, ImportError, RuntimeError):
+                return None
+            name = getattr(obj, "__name__", "") if isinstance(obj, type(sys)) else ""
+            top = name.split(".")[0]
+            if name and top != root and (top in DANGEROUS_STDLIB or top in ("os", "sys") or
+                                         top not in sys.stdlib_module_names):
+                return name
+        return None
 
     def _is_aten_path(self, parts: list[str] | None) -> bool:
         """`torch.ops.aten._to_copy.default`: aten's own names may start with `_`."""

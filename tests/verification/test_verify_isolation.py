@@ -78,3 +78,33 @@ def test_original_runs_once_per_trial_across_steps(verifier: StepVerifier,
     # Same original file: its outputs are reused, not recomputed.
     assert again.passed and again.timing["original_s"] == 0.0
     assert again.memory.get("cached") is True
+
+
+class _ForgingLauncher:
+    """Runs jobs for real, but for the refactored worker writes a forged PASS and 'segfaults'."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+
+    def run(self, job_dir: Path, timeout: float):  # noqa: ANN201 - mirrors Launcher.run
+        from hdecomp_ir.verification.sandbox import JobOutcome
+
+        if job_dir.name.endswith("-refactored"):
+            (job_dir / "result.json").write_text('{"metas": [], "plan": {}, "trials": []}')
+            return JobOutcome(-11, False, 0.0)
+        return self.real.run(job_dir, timeout)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_result_file_of_a_crashed_worker_is_not_believed(verifier: StepVerifier,
+                                                        step_options: OptionsFactory) -> None:
+    real = verifier._launcher("forkserver")
+    verifier._launchers["forkserver"] = _ForgingLauncher(real)
+    try:
+        result = verifier.verify(step_options(HONEST, trials=1))
+    finally:
+        verifier._launchers["forkserver"] = real
+    assert result.status == "FAIL" and result.reasons == ["killed"]
+    assert "exit -11" in result.failures[0].message

@@ -201,3 +201,80 @@ CHILD_CASES = [
 def test_child_rules(tmp_path: Path, child: str, rule: str | None) -> None:
     found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=child)]
     assert (found == []) if rule is None else (rule in found), found
+
+
+SIDECAR_CHILD = '''"""
+Component: masked_fill
+Abstraction Level: kernel
+"""
+import torch
+import torch.nn as nn
+from pathlib import Path
+
+_BUFFERS = torch.load(Path(__file__).with_suffix('.buffers.pt'), weights_only=True)
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mask", _BUFFERS["mask"].clone(), persistent=True)
+
+    def forward(self, x):
+        return x.masked_fill(self.mask, 0.0)
+'''
+
+
+@pytest.mark.parametrize("child, rule", [
+    (SIDECAR_CHILD, None),
+    (SIDECAR_CHILD.replace(", weights_only=True", ""), "file_io"),
+    (SIDECAR_CHILD.replace("Path(__file__).with_suffix('.buffers.pt')", "'/tmp/expected.pt'"), "file_io"),
+    (SIDECAR_CHILD.replace("return x.masked_fill(self.mask, 0.0)", "return _BUFFERS['output']"), "file_io"),
+    (SIDECAR_CHILD.replace("_BUFFERS = torch.load", "def _load():\n    return torch.load").replace(
+        ", weights_only=True)", ", weights_only=True)\n\n\n_BUFFERS = _load()"), "file_io"),
+])
+def test_sidecar_buffer_file_only_feeds_buffers(tmp_path: Path, child: str, rule: str | None) -> None:
+    found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=child)]
+    assert (found == []) if rule is None else (rule in found), found
+
+
+HARNESS = '''
+
+def run_tests():
+    try:
+        import traceback
+        out = Model()(torch.randn(2, 8))
+        leaves = torch.utils._pytree.tree_leaves(out)
+        return bool(leaves)
+    except Exception:
+        traceback.print_exc()
+        return False
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_tests() else 1)
+'''
+
+
+def test_component_test_harness_is_allowed_but_not_callable_from_the_model(tmp_path: Path) -> None:
+    assert rules_for(tmp_path, wrap("return self.act(x)"), child=CHILD + HARNESS) == []
+    sneaky = CHILD.replace("return torch.relu(x)", "run_tests()\n        return torch.relu(x)")
+    found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=sneaky + HARNESS)]
+    assert "forbidden_construct" in found
+    harness_cheat = HARNESS.replace("import traceback", "import traceback\n        eval('1')")
+    found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=CHILD + harness_cheat)]
+    assert "dynamic_code" in found
+
+
+@pytest.mark.parametrize("expr, rule", [
+    ("torch.os.system('true')", "dynamic_code"),
+    ("torch.sys.modules", "dynamic_code"),
+    ("x.detach().numpy().tofile('../result.json')", "file_io"),
+    ("torch.serialization.save(x, 'out.pt')", "file_io"),
+    ("torch.multiprocessing.Process(target=print).start()", "file_io"),
+])
+def test_children_cannot_reach_the_system(tmp_path: Path, expr: str, rule: str) -> None:
+    child = CHILD.replace("return torch.relu(x)", f"{expr}\n        return torch.relu(x)").replace(
+        "import torch\n", "import math\n\nimport torch\n")
+    found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=child)]
+    assert rule in found, found
