@@ -128,7 +128,13 @@ class IR:
         return [self.ops[i] for i in range(comp.start, comp.end + 1) if i not in covered]
 
     def inputs(self, comp: Component) -> list[fx.Node]:
-        """Activations a component reads from outside (user inputs or earlier ops), first-use order."""
+        """Activations a component reads from outside (user inputs or earlier ops), first-use order.
+
+        The root reads the model's inputs in forward() order, used or not.
+        """
+        if comp is self.root:
+            return [n for n in self.traced.graph.nodes
+                    if n.op == "placeholder" and n.name in self.traced.user_inputs]
         inside = set(self.region(comp))
         seen: dict[fx.Node, None] = {}
         for node in self.region(comp):

@@ -70,7 +70,8 @@ PLUMBING_NAMES = frozenset({
     "_assert_tensor_metadata", "sym_size", "sym_numel", "getitem", "diagonal", "tril", "triu",
     "view", "as_strided", "unfold", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
     "lift_fresh", "_unsafe_view", "expand_copy", "view_copy", "identity", "type",
-    "float", "half", "bfloat16", "double", "int", "long", "bool",
+    "float", "half", "bfloat16", "double", "int", "long", "bool", "numpy_T", "mT", "mH",
+    "adjoint", "matrix_H", "_unsafe_view", "unsafe_split", "unsafe_chunk", "_reshape_alias",
     "eye", "linspace", "tril_indices", "triu_indices",
 })
 

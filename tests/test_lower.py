@@ -1,0 +1,178 @@
+"""`hdecomp lower` end to end on small models: the tree, its files executed for real, determinism."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import MODELS
+from hdecomp_ir.cli import main
+
+STRUCTURAL = ["tiny_mlp", "tiny_conv_block", "tiny_transformer", "tiny_vgg", "single_relu"]
+
+
+def lower(model: str, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", "lower",
+                           str(MODELS / f"{model}.py"), "-o", str(out), *extra],
+                          capture_output=True, text=True, timeout=600)
+
+
+def run_py(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                          timeout=300, cwd=path.parent)
+
+
+# Runs each file as `python file.py` would (run_name __main__), in one interpreter, so the suite
+# pays for one torch import instead of one per file.
+RUN_ALL = """
+import runpy, sys
+failed = []
+for path in sys.argv[1:]:
+    try:
+        runpy.run_path(path, run_name="__main__")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    if code:
+        failed.append(path)
+print("FAILED:" + ",".join(failed))
+"""
+
+
+def run_all(paths: list[Path]) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", RUN_ALL, *map(str, paths)], capture_output=True,
+                          text=True, timeout=600)
+    last = [ln for ln in proc.stdout.splitlines() if ln.startswith("FAILED:")]
+    assert last, proc.stdout + proc.stderr
+    return [p for p in last[-1][len("FAILED:"):].split(",") if p]
+
+
+@pytest.mark.parametrize("model", STRUCTURAL)
+def test_emitted_files_run_and_compose(model: str, tmp_path: Path) -> None:
+    out = tmp_path / model
+    proc = lower(model, out, "--no-verify")
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(out.glob("level_*/*.py"))
+    assert files, "no component files"
+    assert list(out.glob("level_0_kernel/*.py")), "no kernels"
+    assert run_all(files) == []
+    comp = run_py(out / "verification" / "composition_test.py")
+    assert comp.returncode == 0 and comp.stdout.strip().endswith("PASS"), comp.stdout + comp.stderr
+    tree = json.loads((out / "decomposition_tree.json").read_text())
+    for node in tree["nodes"].values():
+        assert (out / node["path"]).exists(), node["path"]
+        if not node["children"]:
+            assert node["level"] == "kernel"
+    assert (out / "decomposition_analysis.md").exists()
+
+
+def test_single_op_model_has_only_a_kernel(tmp_path: Path) -> None:
+    out = tmp_path / "relu"
+    assert lower("single_relu", out, "--no-verify").returncode == 0
+    assert sorted(p.name for p in out.glob("level_*/*.py")) == ["relu_fp32.py"]
+    assert not (out / "steps").exists()
+
+
+def test_transformer_blocks_are_deduplicated(tmp_path: Path) -> None:
+    out = tmp_path / "tt"
+    assert lower("tiny_transformer", out, "--no-verify").returncode == 0
+    tree = json.loads((out / "decomposition_tree.json").read_text())
+    layers = [n for n in tree["nodes"].values() if n["level"] == "layer" and n["name"] == "block_16_fp32"]
+    assert len(layers) == 2 and all(n["instance_count"] == 2 for n in layers)
+    assert len(list(out.glob("level_2_layer/block_*.py"))) == 1
+    steps = [p.name for p in (out / "steps").iterdir()]
+    assert sum(1 for s in steps if s.startswith("step_2_block")) == 1
+    assert not [p for p in out.glob("level_0_kernel/*_2.py")]
+
+
+def _without_timestamps(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.suffix == ".json":
+        obj = json.loads(data)
+
+        def strip(o: object) -> object:
+            if isinstance(o, dict):
+                return {k: strip(v) for k, v in o.items() if k != "timestamp"}
+            if isinstance(o, list):
+                return [strip(v) for v in o]
+            return o
+        return json.dumps(strip(obj)).encode()
+    return data
+
+
+def test_lowering_twice_is_byte_identical(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert lower("tiny_transformer", a, "--no-verify").returncode == 0
+    assert lower("tiny_transformer", b, "--no-verify").returncode == 0
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    for rel in files_a:
+        assert _without_timestamps(a / rel) == _without_timestamps(b / rel), rel
+
+
+def test_existing_output_is_refused_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("agent work")
+    result = CliRunner().invoke(main, ["lower", str(MODELS / "tiny_mlp.py"), "-o", str(out),
+                                       "--no-verify"])
+    assert result.exit_code == 2
+    assert "already exists" in result.output
+    assert (out / "keep.txt").read_text() == "agent work"
+    result = CliRunner().invoke(main, ["lower", str(MODELS / "tiny_mlp.py"), "-o", str(out),
+                                       "--no-verify", "--force"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "keep.txt").exists()
+    assert (out / "decomposition_tree.json").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
+
+
+def test_missing_model_file_is_bad_input(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["lower", str(tmp_path / "nope.py"), "-o",
+                                       str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_lower_verifies_every_step(tmp_path: Path) -> None:
+    out = tmp_path / "verified"
+    proc = lower("tiny_transformer", out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads((out / "verification" / "step_verification_summary.json").read_text())
+    assert summary["status"] == "PASS" and summary["composition_test"] == "PASS"
+    steps = sorted(p.name for p in (out / "steps").iterdir())
+    assert summary["total_steps"] == len(steps) == summary["passed"]
+    for step in steps:
+        result = json.loads((out / "steps" / step / "verification_result.json").read_text())
+        assert result["status"] == "PASS", step
+        assert result["numerical_comparison"]["num_trials"] == 3
+
+
+def test_lower_fails_when_a_kernel_is_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The equivalence pass is not a rubber stamp: a wrong kernel makes lower exit 1."""
+    import codegen.render as render
+
+    original = render.render_node
+
+    def wrong(node, scope):  # noqa: ANN001, ANN202
+        expr = original(node, scope)
+        if "gelu" in str(node.target):
+            import libcst as cst
+            return cst.BinaryOperation(expr, cst.Multiply(), cst.Float("1.01"))
+        return expr
+
+    monkeypatch.setattr(render, "render_node", wrong)
+    from hdecomp_ir.driver import LowerOptions, lower_model
+
+    ok = lower_model(LowerOptions(model_file=MODELS / "tiny_mlp.py", output_dir=tmp_path / "bad"),
+                     echo=lambda s: None)
+    assert not ok
+    summary = json.loads((tmp_path / "bad/verification/step_verification_summary.json").read_text())
+    assert summary["status"] == "FAIL"
