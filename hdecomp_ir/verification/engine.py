@@ -17,6 +17,7 @@ import ast
 import datetime as _dt
 import hashlib
 import json
+import math
 import secrets
 import shutil
 import tempfile
@@ -604,8 +605,8 @@ class _Judge:
             trial_max = max((d.max_abs for d in diffs), default=0.0)
             trial_rel = max((d.max_rel for d in diffs), default=0.0)
             max_diff = max(max_diff, trial_max)
-            num["trials"].append({"trial": index, "seed": seed, "max_diff": trial_max,
-                                  "max_rel_diff": trial_rel, "pass": not problems,
+            num["trials"].append({"trial": index, "seed": seed, "max_diff": _json_number(trial_max),
+                                  "max_rel_diff": _json_number(trial_rel), "pass": not problems,
                                   "leaves": [d.to_json() for d in diffs],
                                   "problems": [p.message for p in problems]})
             for problem in problems:
@@ -618,7 +619,7 @@ class _Judge:
                     failures.append(problem)
         magnitude = numerics.magnitude(original.outputs, self.atol)
         num["output_magnitude"] = magnitude
-        num["max_diff_across_trials"] = max_diff
+        num["max_diff_across_trials"] = _json_number(max_diff)
         if magnitude["weak"]:
             result.warnings.append(
                 f"weak signal: the original's outputs never exceed {magnitude['max_abs']:.3g}, "
@@ -638,6 +639,11 @@ class _Judge:
         num["status"] = "FAIL" if failures else "PASS"
         for failure in failures:
             self.fail(failure)
+
+
+def _json_number(value: float) -> float | str:
+    """JSON has no inf or nan: write those as strings."""
+    return value if math.isfinite(value) else str(value)
 
 
 def _input_dtype(dtypes: list[torch.dtype]) -> str:

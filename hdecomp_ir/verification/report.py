@@ -7,6 +7,7 @@ one (file:line, or the output leaf for numerics) and a message that says what to
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,17 @@ NUMERIC_RULES = {
     "input_mutated": "the refactored forward changed its inputs and the original does not",
 }
 ALL_RULES = {**STATIC_RULES, **RUNTIME_RULES, **TRANSFER_RULES, **NUMERIC_RULES}
+
+
+def _strict_json(value: Any) -> Any:
+    """The same data with inf/nan floats as strings (strict JSON readers reject them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -153,14 +165,15 @@ class StepResult:
     def write(self, path: Path) -> None:
         """Write the JSON (parents created); written last, so it always reflects this verdict."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n")
+        data = _strict_json(self.to_json())
+        path.write_text(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n")
 
     def summary_line(self) -> str:
         """One line for the terminal: the status, then the numbers or the first failures."""
         if self.status == "PASS":
             num = self.numerical_comparison
             text = (f"PASS {self.step_name}: {num.get('num_trials', 0)} trials, max diff "
-                    f"{num.get('max_diff_across_trials', 0.0):.3g} (rtol {num.get('rtol')}, "
+                    f"{float(num.get('max_diff_across_trials', 0.0)):.3g} (rtol {num.get('rtol')}, "
                     f"atol {num.get('atol')})")
             weak = [w for w in self.warnings if w.startswith("weak signal")]
             return text + (f"; warning: {weak[0]}" if weak else "")

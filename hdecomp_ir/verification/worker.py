@@ -33,11 +33,11 @@ import torch
 
 from hdecomp_ir.spec import BASE_SEED
 from hdecomp_ir.verification import memory as memory_mod
-from hdecomp_ir.verification.numerics import same_values
-from hdecomp_ir.verification.instrument import (BUILTIN, CHILD, Frame, MemoryTracker, OpCounter,
+from hdecomp_ir.verification.instrument import (CHILD, Frame, MemoryTracker, OpCounter,
                                                 OriginalRecorder, RefactoredGuard, Scope,
                                                 attach_hooks, fingerprint, frame_for, leaves_of,
                                                 module_file, storage_key)
+from hdecomp_ir.verification.numerics import same_values
 from hdecomp_ir.verification.weights import (REINIT_SEED, TensorMeta, collect_tensors,
                                              plan_transfer, reinitialize)
 
