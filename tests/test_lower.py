@@ -157,18 +157,18 @@ def test_lower_verifies_every_step(tmp_path: Path) -> None:
 
 def test_lower_fails_when_a_kernel_is_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The equivalence pass is not a rubber stamp: a wrong kernel makes lower exit 1."""
-    import codegen.render as render
+    import codegen.emit as emit
 
-    original = render.render_node
+    real = emit.component_module
 
-    def wrong(node, scope):  # noqa: ANN001, ANN202
-        expr = original(node, scope)
-        if "gelu" in str(node.target):
-            import libcst as cst
-            return cst.BinaryOperation(expr, cst.Multiply(), cst.Float("1.01"))
-        return expr
+    def wrong(ir, comp, **kw):  # noqa: ANN001, ANN003, ANN202
+        text = real(ir, comp, **kw)
+        if comp.name.startswith("gelu"):
+            text = text.replace("        return gelu\n", "        return gelu * 1.01\n")
+            assert "gelu * 1.01" in text
+        return text
 
-    monkeypatch.setattr(render, "render_node", wrong)
+    monkeypatch.setattr(emit, "component_module", wrong)
     from hdecomp_ir.driver import LowerOptions, lower_model
 
     ok = lower_model(LowerOptions(model_file=MODELS / "tiny_mlp.py", output_dir=tmp_path / "bad"),
