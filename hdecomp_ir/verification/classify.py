@@ -123,6 +123,22 @@ def info_for_callable(func: Any) -> OpInfo | None:
     return info_for_name(name)
 
 
+def is_view_callable(func: Any) -> bool:
+    """Whether a torch-level callable is a view op (`expand`, `view`, `x.T`): moves no data."""
+    if isinstance(func, torch._ops.OpOverload):
+        return bool(func.is_view)
+    if getattr(func, "__name__", "") in ("__get__", "__set__"):
+        return True
+    packet = getattr(torch.ops.aten, base_name(callable_name(func)), None)
+    if packet is None:
+        return False
+    try:
+        overloads = packet.overloads()
+        return bool(overloads) and bool(getattr(packet, overloads[0]).is_view)
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def is_anchor(info: OpInfo) -> bool:
     """Anchors (matmul, conv, linear …) and opaque ops: never part of a semantic kernel."""
     return info.kind is OpKind.COMPUTE and info.pattern >= Pattern.OUT_EWISE_FUSABLE

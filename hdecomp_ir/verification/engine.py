@@ -36,7 +36,8 @@ from hdecomp_ir.verification.sandbox import ForkServer, JobOutcome, Launcher, Sp
 from hdecomp_ir.verification.source_rules import StaticReport, check_sources
 from hdecomp_ir.verification.weights import TensorMeta, plan_transfer
 
-# Original outputs kept in memory for reuse across steps up to this size (bytes).
+# Original runs kept for reuse across steps (outputs in memory, inputs and state on disk), in
+# bytes; least recently used runs go first. Steps rarely share an original, so this is small.
 ORIGINAL_CACHE_BYTES = 1 << 30
 FUSION_MIN_OPS, FUSION_MAX_OPS_RULE = 2, 5
 
@@ -297,7 +298,10 @@ class StepVerifier:
         original = self._original(opts, step, result)
         if original is None:
             return
-        self._refactored(opts, step, static, original, result)
+        try:
+            self._refactored(opts, step, static, original, result)
+        finally:
+            self._release(original)
 
     # -- worker A
 
@@ -305,8 +309,9 @@ class StepVerifier:
         reinit_seed = opts.reinit_seed if opts.reinit_seed is not None else self.reinit_seed
         key = (result.files[_rel(step.original, step.step_dir)], step.device, tuple(step.seeds),
                opts.check_memory, opts.fingerprints, reinit_seed)
-        cached = self._originals.get(key)
+        cached = self._originals.pop(key, None)
         if cached is not None and cached.data_dir.is_dir():
+            self._originals[key] = cached  # most recently used last
             result.timing["original_s"] = 0.0
             result.memory = dict(cached.result.get("memory") or {}, cached=True)
             return cached
@@ -351,9 +356,25 @@ class StepVerifier:
             fp_file.unlink()
         run.nbytes = sum(t.numel() * t.element_size() for out in run.outputs
                          for _p, t in numerics.leaves(out) if isinstance(t, torch.Tensor))
-        if run.nbytes <= ORIGINAL_CACHE_BYTES:
-            self._originals[key] = run
+        run.nbytes += sum(f.stat().st_size for f in job_dir.iterdir() if f.is_file())
+        self._cache(key, run)
         return run
+
+    def _cache(self, key: tuple, run: _OriginalRun) -> None:
+        """Keep a run for later steps within the byte budget, evicting the oldest first."""
+        self._originals[key] = run
+        while self._originals and sum(r.nbytes for r in self._originals.values()) > ORIGINAL_CACHE_BYTES:
+            old_key = next(iter(self._originals))
+            evicted = self._originals.pop(old_key)
+            if evicted is not run:
+                shutil.rmtree(evicted.data_dir, ignore_errors=True)
+            else:
+                break  # too big to keep: removed after this step by _release
+
+    def _release(self, run: _OriginalRun) -> None:
+        """Delete an original run's files once no cache entry refers to it."""
+        if all(r is not run for r in self._originals.values()):
+            shutil.rmtree(run.data_dir, ignore_errors=True)
 
     # -- worker B and the verdict
 

@@ -32,7 +32,8 @@ from torch.utils._pytree import tree_leaves
 
 from hdecomp_ir.ops import OpKind, op_info
 from hdecomp_ir.verification.classify import (ESCAPE_NAMES, SEMANTIC_MAX_OPS, callable_name,
-                                              info_for_callable, is_anchor, is_semantic_name)
+                                              info_for_callable, is_anchor, is_semantic_name,
+                                              is_view_callable)
 
 CHILD, BUILTIN, SEMANTIC = "child", "builtin", "semantic"
 FINGERPRINT_SAMPLES = 32
@@ -84,6 +85,8 @@ class Scope:
         self._internal = 0
         self.calls: list[ChildCall] = []
         self.on_child_exit: Callable[[Frame, Any], None] | None = None
+        # Storage keys of the model's parameters: plumbing or arithmetic on a weight is an op.
+        self.param_keys: set[int] = set()
 
     @property
     def busy(self) -> bool:
@@ -147,13 +150,17 @@ class Scope:
                 frame.compute_seen = True
                 frame.anchor_seen |= is_anchor(info)
             return
-        if info is None or info.kind is OpKind.PLUMBING:
+        if info is None:
             return
-        if info.kind is OpKind.ARITH:
-            # Scaling by a constant is plumbing; arithmetic between two tensors is an op.
-            tensors = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)
-                       and a.dim() > 0]
-            if len(tensors) < 2:
+        if info.kind is not OpKind.COMPUTE:
+            # Plumbing and scaling by a constant are free; arithmetic between two tensors, and
+            # any data-moving op on a weight (cat with a cls token), is an op of this child.
+            tensors = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+            on_weight = any(storage_key(t) in self.param_keys for t in tensors)
+            if info.kind is OpKind.PLUMBING and (not on_weight or is_view_callable(func)):
+                return
+            if info.kind is OpKind.ARITH and not on_weight and \
+                    sum(1 for t in tensors if t.dim() > 0) < 2:
                 return
         frame.ops.append(info.name)
         frame.anchors += int(is_anchor(info))

@@ -235,6 +235,7 @@ def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[st
     model = model.to(device).eval()
     metas, tensors = collect_tensors(model)
     scope = Scope()
+    scope.param_keys = set(_param_keys(metas, tensors, ("param",)))
     attach_hooks(model, scope, lambda name, mod, inside: frame_for(name, mod, True) if name else None)
     recorder = OriginalRecorder(scope, _param_keys(metas, tensors, ("param", "buffer")))
     counter = OpCounter(scope)
@@ -398,9 +399,11 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
         return frame_for(name, mod, True)
 
     scope = Scope()
+    param_keys = _param_keys(metas, tensors, ("param",))
+    scope.param_keys = set(param_keys)
     attach_hooks(model, scope, classify)
     roots = [Path(p).resolve() for p in job["roots"]]
-    guard = RefactoredGuard(scope, _param_keys(metas, tensors, ("param",)), roots)
+    guard = RefactoredGuard(scope, param_keys, roots)
     counter = OpCounter(scope, on_escape=lambda name: guard.report(
         "escape_to_python", name, f"`.{name}()` outside a child takes tensor values out of torch, "
         "where the verifier cannot see what is computed"))

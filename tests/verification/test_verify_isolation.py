@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import pytest
+
 from hdecomp_ir.verification import StepOptions, StepVerifier
 
 HONEST = Path(__file__).parent / "corpus" / "honest" / "residual_mlp_sys_path_imports"
@@ -108,3 +110,16 @@ def test_result_file_of_a_crashed_worker_is_not_believed(verifier: StepVerifier,
         verifier._launchers["forkserver"] = real
     assert result.status == "FAIL" and result.reasons == ["killed"]
     assert "exit -11" in result.failures[0].message
+
+
+def test_uncached_original_runs_are_deleted(verifier: StepVerifier, step_options: OptionsFactory,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from hdecomp_ir.verification import engine
+
+    monkeypatch.setattr(engine, "ORIGINAL_CACHE_BYTES", 0)
+    before = set(verifier.root.iterdir())
+    step = Path(__file__).parent / "corpus" / "honest" / "scaled_residual"
+    result = verifier.verify(step_options(step, trials=1, reinit_seed=7))
+    assert result.passed
+    # Both workers' directories (inputs, state, outputs) are gone once the verdict is made.
+    assert set(verifier.root.iterdir()) <= before
