@@ -1,7 +1,8 @@
 """group_fusions: group kernels into fusions inside every layer-level component.
 
 Needs: kernels formed; layers grouped (or a root at layer level).
-Guarantees: each LAYER component's children are fusions and single kernels; a fusion holds 2-5
+Guarantees: each LAYER component's children are fusions and single kernels (only kernels when
+one fusion would span the whole layer); a fusion holds 2-5
 kernels over a contiguous range; a fusion's only escaping values come from its last kernel.
 
 Rules (the TVM FuseOps lattice, DESIGN.md): a fusion starts at an anchor (conv, linear, matmul:
@@ -73,6 +74,10 @@ def _fuse_children(ir: IR, comp: Component) -> None:
                            start=group[0].start, end=group[-1].end, label="+".join(labels),
                            origin="fusion", children=group)
         new_children.append(fusion)
+    if len(new_children) == 1 and not new_children[0].is_kernel:
+        # One fusion spanning the whole layer would be a step whose only child is the layer
+        # itself: the layer keeps its kernels as direct children instead.
+        return
     comp.children = new_children
 
 
