@@ -87,6 +87,9 @@ class Scope:
         self.on_child_exit: Callable[[Frame, Any], None] | None = None
         # Storage keys of the model's parameters: plumbing or arithmetic on a weight is an op.
         self.param_keys: set[int] = set()
+        # Storage keys of buffers and of values computed from weights and buffers alone: such
+        # input-independent preprocessing (-exp(A_log), mask == 0) is no op of its own.
+        self.weight_keys: set[int] = set()
 
     @property
     def busy(self) -> bool:
@@ -127,7 +130,8 @@ class Scope:
                     parent.ops.extend(frame.ops)
                     parent.anchors += frame.anchors
         elif frame.kind == CHILD:
-            semantic_ok = frame.semantic and frame.anchors == 0 and \
+            # A kernel named after one function (rms_norm, gelu) is one op; a fusion's ops count.
+            semantic_ok = frame.semantic and frame.level == "kernel" and frame.anchors == 0 and \
                 0 < len(frame.ops) <= SEMANTIC_MAX_OPS
             count = 1 if semantic_ok else len(frame.ops)
             self.calls.append(ChildCall(frame.name, frame.file, frame.level, len(self.calls),
@@ -139,10 +143,25 @@ class Scope:
     def innermost(self) -> Frame | None:
         return self.frames[-1] if self.frames else None
 
+    def weight_only(self, args: tuple, kwargs: dict) -> bool:
+        """Whether every tensor operand is a weight, a buffer or computed from those alone."""
+        tensors = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+        return bool(tensors) and all(storage_key(t) in self.weight_keys for t in tensors)
+
+    def note_weight_values(self, out: Any) -> None:
+        """Remember the storages of values computed from weights alone."""
+        for leaf in tree_leaves(out):
+            if isinstance(leaf, torch.Tensor):
+                key = storage_key(leaf)
+                if key is not None:
+                    self.weight_keys.add(key)
+
     def count_call(self, func: Any, args: tuple, kwargs: dict) -> None:
         """Attribute one torch-level call to the innermost counting frame."""
         frame = self.innermost()
         if frame is None:
+            return
+        if self.weight_only(args, kwargs):
             return
         info = info_for_callable(func)
         if frame.kind == BUILTIN:
@@ -227,13 +246,18 @@ class OpCounter(TorchFunctionMode):
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        if not self.scope.busy:
-            if self.scope.child_depth == 0 and self.on_escape is not None:
-                name = callable_name(func)
-                if name in ESCAPE_NAMES:
-                    self.on_escape(name)
-            self.scope.count_call(func, args, kwargs)
-        return func(*args, **kwargs)
+        if self.scope.busy:
+            return func(*args, **kwargs)
+        if self.scope.child_depth == 0 and self.on_escape is not None:
+            name = callable_name(func)
+            if name in ESCAPE_NAMES:
+                self.on_escape(name)
+        self.scope.count_call(func, args, kwargs)
+        weight_only = self.scope.weight_only(args, kwargs)
+        out = func(*args, **kwargs)
+        if weight_only:
+            self.scope.note_weight_values(out)
+        return out
 
 
 def storage_key(tensor: torch.Tensor) -> int | None:

@@ -236,6 +236,7 @@ def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[st
     metas, tensors = collect_tensors(model)
     scope = Scope()
     scope.param_keys = set(_param_keys(metas, tensors, ("param",)))
+    scope.weight_keys = set(_param_keys(metas, tensors, ("param", "buffer")))
     attach_hooks(model, scope, lambda name, mod, inside: frame_for(name, mod, True) if name else None)
     recorder = OriginalRecorder(scope, _param_keys(metas, tensors, ("param", "buffer")))
     counter = OpCounter(scope)
@@ -401,6 +402,7 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
     scope = Scope()
     param_keys = _param_keys(metas, tensors, ("param",))
     scope.param_keys = set(param_keys)
+    scope.weight_keys = set(_param_keys(metas, tensors, ("param", "buffer")))
     attach_hooks(model, scope, classify)
     roots = [Path(p).resolve() for p in job["roots"]]
     guard = RefactoredGuard(scope, param_keys, roots)

@@ -51,7 +51,7 @@ EXPECTED_REASONS = {
     "child_same_level_as_parent": "child_level",
     "child_without_level_header": "missing_level_header",
     "multi_op_kernel": "kernel_not_single_op",
-    "one_op_fusion": "fusion_op_count",
+    "fusion_with_too_many_ops": "fusion_op_count",
     # the verifier, the original and the environment
     "imports_original": "imports_original",
     "child_imports_original": "imports_original",

@@ -98,3 +98,10 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
                                "--refactored", str(honest / "refactored.py")])
     assert bad.exit_code == 2
     assert "original file not found" in bad.output
+
+
+def test_one_op_fusion_is_a_warning_not_a_failure(verifier: StepVerifier,
+                                                  step_options: OptionsFactory) -> None:
+    result = verifier.verify(step_options(CORPUS / "honest" / "one_op_declared_fusion"))
+    assert result.passed
+    assert any("declared a fusion but performs 1 op" in w for w in result.warnings)
