@@ -1,0 +1,170 @@
+"""What to verify: StepOptions, resolved and validated into a ResolvedStep.
+
+Every problem found here is bad input (`UserInputError`, exit 2): a missing file, an original
+that does not parse or lacks Model/get_inputs, a malformed weight map, an impossible flag.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hdecomp_ir.errors import UserInputError
+from hdecomp_ir.spec import WEIGHT_MAP_JSON, trial_seeds
+
+
+@dataclass
+class StepOptions:
+    """What to verify and how. Paths may be relative to the current directory."""
+
+    original: Path
+    refactored: Path
+    output: Path | None = None
+    weight_map: Path | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    trials: int = 3
+    device: str = "auto"
+    timeout: float = 600.0
+    children_dir: Path | None = None  # default: children/ next to refactored.py
+    start_method: str = "forkserver"  # or "spawn": a fresh interpreter per worker
+    check_memory: bool = True
+    fingerprints: bool = True  # record intermediates to locate the first diverging child
+    threads: int | None = None  # torch threads in the workers (default: torch's choice)
+    # Seed of the original's re-randomization. None: the StepVerifier's own random seed, so no
+    # step can precompute the outputs it will be compared with. Recorded in the result JSON.
+    reinit_seed: int | None = None
+
+
+@dataclass
+class ResolvedStep:
+    """StepOptions resolved and validated."""
+
+    original: Path
+    refactored: Path
+    step_dir: Path
+    children_dir: Path
+    weight_map: dict[str, list[str]] | None
+    weight_map_path: Path | None
+    device: str
+    seeds: list[int]
+    files: dict[str, str]
+
+
+@dataclass
+class OriginalRun:
+    result: dict[str, Any]
+    data_dir: Path
+    outputs: list[Any] = field(default_factory=list)
+    after: list[Any | None] = field(default_factory=list)
+    fingerprints: list[dict[str, Any]] = field(default_factory=list)
+    nbytes: int = 0
+    seconds: float = 0.0
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def relative_name(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def load_weight_map(path: Path) -> dict[str, list[str]]:
+    """Parse weight_map.json: {"original.name": "refactored.name" | ["a", "b"]}."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise UserInputError(f"not valid JSON: {err.msg} at line {err.lineno}", where=str(path),
+                             fix='write {"original.name": "refactored.name", ...}') from None
+    except OSError as err:
+        raise UserInputError(f"cannot read weight map: {err.strerror}", where=str(path)) from None
+    if not isinstance(data, dict):
+        raise UserInputError(f"the weight map must be a JSON object, not {type(data).__name__}",
+                             where=str(path))
+    out: dict[str, list[str]] = {}
+    for key, value in data.items():
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise UserInputError(f"entry '{key}' must map to a name or a non-empty list of names, "
+                                 f"not {json.dumps(value)}", where=str(path))
+        out[key] = list(values)
+    return out
+
+
+def check_original_source(path: Path) -> None:
+    """Bad input in the original: unreadable, unparsable, or without Model/get_inputs."""
+    try:
+        source = path.read_text()
+    except OSError as err:
+        raise UserInputError(f"cannot read the original: {err.strerror}", where=str(path)) from None
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as err:
+        raise UserInputError(f"syntax error in the original: {err.msg}",
+                             where=f"{path}:{err.lineno}") from None
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    for needed in ("Model", "get_inputs"):
+        if needed not in names:
+            raise UserInputError(f"the original defines no `{needed}`", where=str(path),
+                                 fix="the original needs class Model, get_inputs() and get_init_inputs()")
+
+
+def resolve_device(device: str) -> str:
+    """`auto` -> cuda when present, else cpu; `cuda` without a GPU is bad input."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserInputError("--device cuda was asked for but no CUDA device is available",
+                             fix="use --device cpu or auto")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise UserInputError(f"unknown device '{device}'", fix="use auto, cpu or cuda")
+    return device
+
+
+def resolve(opts: StepOptions) -> ResolvedStep:
+    """Validate paths and inputs; every problem here is bad input (exit 2)."""
+    original, refactored = Path(opts.original), Path(opts.refactored)
+    for label, path in (("original", original), ("refactored", refactored)):
+        if not path.is_file():
+            raise UserInputError(f"{label} file not found", where=str(path))
+    check_original_source(original)
+    if opts.trials < 1:
+        raise UserInputError(f"--trials must be at least 1, not {opts.trials}")
+    if opts.timeout <= 0:
+        raise UserInputError(f"--timeout must be positive, not {opts.timeout}")
+    for label, value in (("rtol", opts.rtol), ("atol", opts.atol)):
+        if value is not None and value < 0:
+            raise UserInputError(f"--{label} must be >= 0, not {value}")
+    step_dir = refactored.resolve().parent
+    children_dir = Path(opts.children_dir) if opts.children_dir else step_dir / "children"
+    map_path = Path(opts.weight_map) if opts.weight_map else None
+    if map_path is not None and not map_path.is_file():
+        raise UserInputError("weight map not found", where=str(map_path))
+    if map_path is None and (step_dir / WEIGHT_MAP_JSON).is_file():
+        map_path = step_dir / WEIGHT_MAP_JSON
+    weight_map = load_weight_map(map_path) if map_path is not None else None
+    files = {relative_name(original, step_dir): sha256_file(original), relative_name(refactored, step_dir): sha256_file(refactored)}
+    if children_dir.is_dir():
+        for child in sorted(children_dir.glob("*.py")):
+            files[relative_name(child, step_dir)] = sha256_file(child)
+    if map_path is not None:
+        files[relative_name(map_path, step_dir)] = sha256_file(map_path)
+    return ResolvedStep(original.resolve(), refactored.resolve(), step_dir, children_dir.resolve(),
+                 weight_map, map_path, resolve_device(opts.device), trial_seeds(opts.trials), files)
