@@ -155,7 +155,7 @@ class StepVerifier:
     def _original(self, opts: StepOptions, step: ResolvedStep, result: StepResult) -> OriginalRun | None:
         reinit_seed = opts.reinit_seed if opts.reinit_seed is not None else self.reinit_seed
         key = (result.files[relative_name(step.original, step.step_dir)], step.device, tuple(step.seeds),
-               opts.check_memory, opts.fingerprints, reinit_seed)
+               opts.check_memory, opts.fingerprints, reinit_seed, _threads(opts, step))
         cached = self._originals.pop(key, None)
         if cached is not None and cached.data_dir.is_dir():
             self._originals[key] = cached  # most recently used last
@@ -165,7 +165,7 @@ class StepVerifier:
         spec = {"original": str(step.original), "device": step.device, "seeds": step.seeds,
                 "reinit_seed": reinit_seed, "check_memory": opts.check_memory,
                 "fingerprints": opts.fingerprints, "roots": [str(step.original.parent)],
-                "threads": opts.threads}
+                "threads": _threads(opts, step)}
         job_dir = self._new_job("original", spec)
         outcome, data = self._run(opts, job_dir)
         result.timing["original_s"] = outcome.seconds
@@ -242,7 +242,7 @@ class StepVerifier:
                 "orig_metas": orig_data["metas"], "used_original": orig_data["used"],
                 "weight_map": step.weight_map, "map_file": map_file, "children": children,
                 "roots": [str(step.step_dir)], "fingerprints": opts.fingerprints,
-                "threads": opts.threads}
+                "threads": _threads(opts, step)}
         job_dir = self._new_job("refactored", spec)
         outcome, data = self._run(opts, job_dir)
         result.timing["refactored_s"] = outcome.seconds
@@ -252,6 +252,13 @@ class StepVerifier:
         finally:
             result.timing["compare_s"] = time.monotonic() - t_judge
             shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def _threads(opts: StepOptions, step: ResolvedStep) -> int | None:
+    """Worker threads: as asked, else 1 on CPU (deterministic GEMMs), torch's choice on CUDA."""
+    if opts.threads is not None:
+        return opts.threads
+    return 1 if step.device == "cpu" else None
 
 
 def verify_step(opts: StepOptions) -> StepResult:

@@ -67,7 +67,9 @@ class Judge:
         result = self.result
         result.numerical_comparison = {"status": "SKIPPED", "rtol": self.rtol, "atol": self.atol,
                                        "input_dtype": _input_dtype(self.input_dtypes),
-                                       "num_trials": len(self.step.seeds), "trials": []}
+                                       "num_trials": len(self.step.seeds), "trials": [],
+                                       "worker_threads": self.opts.threads or
+                                       (1 if self.step.device == "cpu" else None)}
         result.weight_transfer = {"status": "SKIPPED"}
         if outcome.timed_out:
             self.fail(Violation("timeout", f"the refactored step did not finish within "
@@ -171,7 +173,7 @@ class Judge:
 
     def _runtime(self, data: dict[str, Any]) -> None:
         for v in data.get("violations", []):
-            count = f" ({v['count']} times)" if v.get("count", 1) > 1 else ""
+            count = f" (seen {v['count']} times)" if v.get("count", 1) > 1 else ""
             code = f" `{v['code']}`" if v.get("code") else ""
             self.fail(Violation(v["rule"], f"{v['message']}{count}{code}", v.get("file"), v.get("line")))
         orig_random = self.original.result.get("random_ops", [])

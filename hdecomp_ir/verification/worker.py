@@ -68,8 +68,12 @@ def main(job_dir: str) -> int:
     if job.get("threads"):
         torch.set_num_threads(int(job["threads"]))
     if str(job.get("device", "cpu")).startswith("cuda"):
+        # Full fp32 and the same algorithms in both workers: the original and the refactored
+        # run in different processes, so nothing may depend on autotuning or TF32.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
     runner = run_original if job["role"] == "original" else run_refactored
     try:
         result = runner(job, job_path, events)
