@@ -189,8 +189,53 @@ def snake_case(name: str) -> str:
     return s or "component"
 
 
+def _is_weight_placeholder(traced: TracedGraph, node: Any) -> bool:
+    return isinstance(node, fx.Node) and node.op == "placeholder" and \
+        node.name not in traced.user_inputs
+
+
+def sink_weight_chains(traced: TracedGraph) -> None:
+    """Give every consumer its own copy of the weight-only plumbing it reads, right before it.
+
+    `cos = self.cos_cached[:t]` read by two multiplies far apart would otherwise tie two kernels
+    together; a private copy per consumer keeps each kernel a contiguous range.
+    """
+    graph = traced.graph
+    derived: set[fx.Node] = set()
+    for node in graph.nodes:
+        if node.op != "call_function":
+            continue
+        args = node.all_input_nodes
+        if args and all(_is_weight_placeholder(traced, a) or a in derived for a in args):
+            derived.add(node)
+    if not derived:
+        return
+    for user in list(graph.nodes):
+        if user.op != "call_function" or user in derived:
+            continue
+        copies: dict[fx.Node, fx.Node] = {}
+
+        def copy_of(node: fx.Node) -> fx.Node:
+            if node not in derived:
+                return node
+            if node not in copies:
+                for arg in node.all_input_nodes:
+                    copy_of(arg)
+                with graph.inserting_before(user):
+                    copies[node] = graph.node_copy(node, lambda n: copies.get(n, n))
+            return copies[node]
+
+        for arg in user.all_input_nodes:
+            if arg in derived:
+                user.replace_input_with(arg, copy_of(arg))
+    for node in reversed(list(graph.nodes)):
+        if node in derived and not node.users:
+            graph.erase_node(node)
+
+
 def lift(traced: TracedGraph, model_file: Path, class_name: str) -> IR:
     """Lift a traced graph into an IR whose root owns every op node (no children yet)."""
+    sink_weight_chains(traced)
     ops = [n for n in traced.graph.nodes if n.op == "call_function"]
     root = Component(cid="root", level=Level.MODEL, start=0, end=len(ops) - 1,
                      label=class_name, origin="root", module_path="",

@@ -68,7 +68,8 @@ def run_equivalence(out_dir: Path, emitted: Any, *, device: str = "auto",
             step_dir = out_dir / STEPS_DIR / plan.name
             result = verifier.verify(StepOptions(
                 original=step_dir / "original.py", refactored=step_dir / "refactored.py",
-                output=step_dir / STEP_RESULT_JSON, weight_map=step_dir / WEIGHT_MAP_JSON,
+                output=step_dir / STEP_RESULT_JSON,
+                weight_map=(step_dir / WEIGHT_MAP_JSON) if (step_dir / WEIGHT_MAP_JSON).exists() else None,
                 device=device))
             rows.append(step_summary_entry(plan.name, result.to_json()))
             if not result.passed:
