@@ -198,3 +198,15 @@ OpTarget = Callable[..., Any]
 POSITIVE_DOMAIN_NAMES = frozenset({"log", "log2", "log10", "sqrt", "rsqrt", "kl_div", "lgamma",
                                    "digamma", "acosh", "log1p", "binary_cross_entropy", "pow",
                                    "reciprocal", "xlogy", "special_xlog1py"})
+
+# Metadata queries (sizes, dtypes, devices): no data is read or computed, so source code may use
+# them anywhere. The static anti-cheat reads this set.
+META_NAMES = frozenset({
+    "size", "dim", "ndim", "ndimension", "numel", "nelement", "shape", "dtype", "device",
+    "stride", "is_contiguous", "is_floating_point", "is_complex", "element_size", "layout",
+    "requires_grad", "is_cuda", "get_device", "storage_offset", "__len__", "__format__",
+    "__repr__", "__hash__", "__index__", "names", "T", "mT", "H", "mH", "itemsize", "nbytes",
+    "finfo", "iinfo", "is_tensor", "get_default_dtype", "promote_types", "result_type",
+    "broadcast_shapes", "Size", "is_grad_enabled", "is_inference_mode_enabled", "dim_order",
+    "is_nonzero_shape", "__iter__", "__contains__", "is_same_size", "data_ptr", "__bool__",
+})

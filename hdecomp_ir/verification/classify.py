@@ -14,18 +14,8 @@ from typing import Any
 
 import torch
 
-from hdecomp_ir.ops import OpInfo, OpKind, Pattern, name_kind, op_info
+from hdecomp_ir.ops import META_NAMES, OpInfo, OpKind, Pattern, name_kind, op_info
 
-# Queries that read metadata and never compute on tensor values.
-META_NAMES = frozenset({
-    "size", "dim", "ndim", "ndimension", "numel", "nelement", "shape", "dtype", "device",
-    "stride", "is_contiguous", "is_floating_point", "is_complex", "element_size", "layout",
-    "requires_grad", "is_cuda", "get_device", "storage_offset", "__len__", "__format__",
-    "__repr__", "__hash__", "__index__", "names", "T", "mT", "H", "mH", "itemsize", "nbytes",
-    "finfo", "iinfo", "is_tensor", "get_default_dtype", "promote_types", "result_type",
-    "broadcast_shapes", "Size", "is_grad_enabled", "is_inference_mode_enabled", "dim_order",
-    "is_nonzero_shape", "__iter__", "__contains__", "is_same_size", "data_ptr", "__bool__",
-})
 
 # Tensor methods that leave torch for Python values: compute done there is invisible to the
 # dispatch mode, so outside a child they count as compute whatever the op table says.
