@@ -119,5 +119,29 @@ def verify_step(original: Path, refactored: Path, output: Path | None, weight_ma
     sys.exit(0 if result.passed else 1)
 
 
+# -- the agent workflow (hdecomp_ir/prompt.py, prompts/) -----------------------------------------
+
+@main.command("prompt")
+@click.argument("model_file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), default=None,
+              help="Output directory the agent works in (default: output/<source level>/<model name>/).")
+@click.option("--class", "class_name", default="Model", show_default=True,
+              help="Name of the nn.Module class in MODEL_FILE.")
+@click.option("--input-type", type=click.Choice(["single_file", "package", "repo"]),
+              default="single_file", show_default=True,
+              help="package/repo: MODEL_FILE is the self-contained wrapper the agent writes first.")
+@click.option("--source", default=None,
+              help="Where a package or repo model comes from (transformers:LlamaForCausalLM).")
+@_report_errors
+def prompt(model_file: Path, output_dir: Path | None, class_name: str, input_type: str,
+           source: str | None) -> None:
+    """Print the agent prompt for MODEL_FILE, filled in from prompts/AGENT_PROMPT_TEMPLATE.md."""
+    from hdecomp_ir.prompt import PromptOptions, render_prompt
+
+    click.echo(render_prompt(PromptOptions(model_file=model_file, output_dir=output_dir,
+                                           class_name=class_name, input_type=input_type,
+                                           source=source)), nl=False)
+
+
 if __name__ == "__main__":
     main()
