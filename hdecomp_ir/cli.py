@@ -143,5 +143,74 @@ def prompt(model_file: Path, output_dir: Path | None, class_name: str, input_typ
                                            source=source)), nl=False)
 
 
+# -- whole-directory checks (hdecomp_ir/checks) ---------------------------------------------------
+
+@main.command("verify")
+@click.argument("decomp_dir", type=click.Path(path_type=Path))
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("-j", "--jobs", type=int, default=2, show_default=True,
+              help="Interpreters running the component self-tests.")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds one step or one self-test may run.")
+@click.option("--rerun-all", is_flag=True, help="Re-verify every step, fresh PASS results included.")
+@click.option("--no-coverage", is_flag=True, help="Skip the op coverage check.")
+@_report_errors
+def verify_cmd(decomp_dir: Path, device: str, jobs: int, timeout: float, rerun_all: bool,
+               no_coverage: bool) -> None:
+    """Re-check a whole decomposition: steps (stale ones re-run), self-tests, composition,
+    coverage and the tree layout; writes the verification/ summaries."""
+    from hdecomp_ir.checks.verify import VerifyOptions, verify_dir
+
+    report = verify_dir(VerifyOptions(out_dir=decomp_dir, device=device, jobs=jobs, timeout=timeout,
+                                      rerun_all=rerun_all, coverage=not no_coverage), echo=click.echo)
+    for line in report.failures:
+        click.echo(line)
+    passed = sum(1 for r in report.steps if r["verification_status"] == "PASS")
+    click.echo(f"steps: {passed}/{len(report.steps)} PASS ({len(report.reused)} fresh results reused, "
+               f"{len(report.rerun)} verified, {len(report.stale)} stale)")
+    click.echo(f"{'PASS' if report.ok else 'FAIL'}: {decomp_dir}")
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("test")
+@click.argument("decomp_dir", type=click.Path(path_type=Path))
+@click.option("-j", "--jobs", type=int, default=2, show_default=True)
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds one component file may run.")
+@click.option("--composition/--no-composition", default=True, show_default=True,
+              help="Also run verification/composition_test.py.")
+@_report_errors
+def test_cmd(decomp_dir: Path, jobs: int, timeout: float, composition: bool) -> None:
+    """Run every component file's self-test as `python file.py`; writes test_results.json."""
+    from hdecomp_ir.checks.selftest import run_test_command
+
+    ok = run_test_command(decomp_dir, jobs=jobs, timeout=timeout, composition=composition,
+                          echo=click.echo)
+    sys.exit(0 if ok else 1)
+
+
+@main.command("coverage")
+@click.option("--model", "model_file", required=True, type=click.Path(path_type=Path),
+              help="The original model file.")
+@click.option("--decomp-dir", type=click.Path(path_type=Path), default=None,
+              help="Count the L0 kernels of this decomposition, per instance.")
+@click.option("--children", "children", multiple=True,
+              help="A decomposed file (FILE or FILE:COUNT); repeat, or list more after it.")
+@click.argument("more_children", nargs=-1)
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Write coverage_report.json here.")
+@click.option("--class", "class_name", default="Model", show_default=True)
+@_report_errors
+def coverage_cmd(model_file: Path, decomp_dir: Path | None, children: tuple[str, ...],
+                 more_children: tuple[str, ...], output: Path | None, class_name: str) -> None:
+    """Compute-op coverage of MODEL by its decomposition (kernels counted per instance)."""
+    from hdecomp_ir.checks.coverage import run_coverage_command
+
+    ok = run_coverage_command(model_file, decomp_dir=decomp_dir,
+                              children=list(children) + list(more_children), output=output,
+                              class_name=class_name, echo=click.echo)
+    sys.exit(0 if ok else 1)
+
+
 if __name__ == "__main__":
     main()
