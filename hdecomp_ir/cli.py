@@ -7,7 +7,9 @@ Every command turns an `HdecompError` into one line on stderr and its exit code
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -54,6 +56,13 @@ def _report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def main(debug: bool) -> None:
     """hdecomp: PyTorch model -> verified hierarchy of standalone unit tests."""
     _State.debug = debug
+    # A kill (SIGTERM) unwinds like Ctrl-C, so half-built output is removed, never left mixed.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @main.command()
@@ -66,14 +75,19 @@ def main(debug: bool) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="Where verification runs.")
 @click.option("--no-verify", is_flag=True, help="Emit the tree without running the equivalence pass.")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds loading and tracing the model may take.")
+@click.option("--memory-limit", type=float, default=None,
+              help="GiB loading and tracing may allocate (default: 80% of available memory).")
 @_report_errors
 def lower(model_file: Path, output_dir: Path | None, class_name: str, force: bool, device: str,
-          no_verify: bool) -> None:
+          no_verify: bool, timeout: float, memory_limit: float | None) -> None:
     """Lower MODEL_FILE into a verified draft decomposition."""
     from hdecomp_ir.driver import LowerOptions, lower_model
 
     opts = LowerOptions(model_file=model_file, output_dir=output_dir, class_name=class_name,
-                        force=force, device=device, verify=not no_verify)
+                        force=force, device=device, verify=not no_verify, timeout=timeout,
+                        memory_limit=int(memory_limit * 2**30) if memory_limit else None)
     ok = lower_model(opts, echo=click.echo)
     sys.exit(0 if ok else 1)
 
@@ -117,30 +131,6 @@ def verify_step(original: Path, refactored: Path, output: Path | None, weight_ma
                                          device=device, timeout=timeout))
     click.echo(result.summary_line())
     sys.exit(0 if result.passed else 1)
-
-
-# -- the agent workflow (hdecomp_ir/prompt.py, prompts/) -----------------------------------------
-
-@main.command("prompt")
-@click.argument("model_file", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), default=None,
-              help="Output directory the agent works in (default: output/<source level>/<model name>/).")
-@click.option("--class", "class_name", default="Model", show_default=True,
-              help="Name of the nn.Module class in MODEL_FILE.")
-@click.option("--input-type", type=click.Choice(["single_file", "package", "repo"]),
-              default="single_file", show_default=True,
-              help="package/repo: MODEL_FILE is the self-contained wrapper the agent writes first.")
-@click.option("--source", default=None,
-              help="Where a package or repo model comes from (transformers:LlamaForCausalLM).")
-@_report_errors
-def prompt(model_file: Path, output_dir: Path | None, class_name: str, input_type: str,
-           source: str | None) -> None:
-    """Print the agent prompt for MODEL_FILE, filled in from prompts/AGENT_PROMPT_TEMPLATE.md."""
-    from hdecomp_ir.prompt import PromptOptions, render_prompt
-
-    click.echo(render_prompt(PromptOptions(model_file=model_file, output_dir=output_dir,
-                                           class_name=class_name, input_type=input_type,
-                                           source=source)), nl=False)
 
 
 # -- whole-directory checks (hdecomp_ir/checks) ---------------------------------------------------
@@ -210,6 +200,30 @@ def coverage_cmd(model_file: Path, decomp_dir: Path | None, children: tuple[str,
                               children=list(children) + list(more_children), output=output,
                               class_name=class_name, echo=click.echo)
     sys.exit(0 if ok else 1)
+
+
+# -- the agent workflow (hdecomp_ir/prompt.py, prompts/) -----------------------------------------
+
+@main.command("prompt")
+@click.argument("model_file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), default=None,
+              help="Output directory the agent works in (default: output/<source level>/<model name>/).")
+@click.option("--class", "class_name", default="Model", show_default=True,
+              help="Name of the nn.Module class in MODEL_FILE.")
+@click.option("--input-type", type=click.Choice(["single_file", "package", "repo"]),
+              default="single_file", show_default=True,
+              help="package/repo: MODEL_FILE is the self-contained wrapper the agent writes first.")
+@click.option("--source", default=None,
+              help="Where a package or repo model comes from (transformers:LlamaForCausalLM).")
+@_report_errors
+def prompt(model_file: Path, output_dir: Path | None, class_name: str, input_type: str,
+           source: str | None) -> None:
+    """Print the agent prompt for MODEL_FILE, filled in from prompts/AGENT_PROMPT_TEMPLATE.md."""
+    from hdecomp_ir.prompt import PromptOptions, render_prompt
+
+    click.echo(render_prompt(PromptOptions(model_file=model_file, output_dir=output_dir,
+                                           class_name=class_name, input_type=input_type,
+                                           source=source)), nl=False)
 
 
 if __name__ == "__main__":

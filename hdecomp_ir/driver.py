@@ -12,6 +12,7 @@ from typing import Callable
 from hdecomp_ir.frontend import trace
 from hdecomp_ir.ir import IR, lift
 from hdecomp_ir.ir_verifier import verify_ir
+from hdecomp_ir.limits import DEFAULT_TIMEOUT_S, limited
 from hdecomp_ir.loader import load_model
 from hdecomp_ir.printer import print_ir
 
@@ -29,15 +30,21 @@ class LowerOptions:
     device: str = "auto"
     verify: bool = True
     verify_each: bool = False
+    timeout: float = DEFAULT_TIMEOUT_S
+    memory_limit: int | None = None     # bytes; None: 80% of the memory available
 
 
 def build_ir(model_file: Path, class_name: str = "Model", *, pass_names: list[str] | None = None,
-             on_pass: Callable[[str, IR], None] | None = None, verify_each: bool = True) -> IR:
+             on_pass: Callable[[str, IR], None] | None = None, verify_each: bool = True,
+             timeout: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = None) -> IR:
     """Load, trace, lift and run the pipeline; `on_pass(name, ir)` sees the IR after each pass."""
     from passes import select
 
-    loaded = load_model(Path(model_file), class_name)
-    traced = trace(loaded)
+    select(pass_names)  # a typo in --passes is reported before any model code runs
+    with limited("loading and tracing the model", str(model_file), seconds=timeout,
+                 memory=memory_limit):
+        loaded = load_model(Path(model_file), class_name)
+        traced = trace(loaded)
     ir = lift(traced, Path(model_file), class_name)
     if on_pass:
         on_pass("input", ir)
@@ -83,7 +90,8 @@ def default_output_dir(model_file: Path) -> Path:
     return Path("output") / source_level(model_file) / Path(model_file).stem
 
 
-def loose_buffers(ir: IR, model_file: Path, class_name: str) -> dict:
+def loose_buffers(ir: IR, model_file: Path, class_name: str,
+                  timeout: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = None) -> dict:
     """Values of the buffers that component files must carry (masks, rotary tables).
 
     Lowering runs on the meta device, where buffers have no values; buffers of torch.nn builtins
@@ -103,7 +111,9 @@ def loose_buffers(ir: IR, model_file: Path, class_name: str) -> dict:
     import torch
 
     torch.manual_seed(0)
-    real = load_model(model_file, class_name, device="cpu")
+    with limited("building the model to read its buffers", str(model_file), seconds=timeout,
+                 memory=memory_limit):
+        real = load_model(model_file, class_name, device="cpu")
     values = dict(real.model.named_buffers(remove_duplicate=False))
     return {fqn: values[fqn] for fqn in sorted(wanted) if fqn in values}
 
@@ -123,8 +133,10 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
     if out_dir.exists() and not opts.force:
         raise UserInputError("output directory already exists", where=str(out_dir),
                              fix="pass --force to replace it, or -o another directory")
-    ir = build_ir(model_file, opts.class_name, verify_each=True)
-    buffers = loose_buffers(ir, model_file, opts.class_name)
+    ir = build_ir(model_file, opts.class_name, verify_each=True, timeout=opts.timeout,
+                  memory_limit=opts.memory_limit)
+    buffers = loose_buffers(ir, model_file, opts.class_name, timeout=opts.timeout,
+                            memory_limit=opts.memory_limit)
     timestamp = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     model_rel = os.path.relpath(model_file.resolve(), out_dir.resolve())
     emitted = emit(ir, source=model_file.read_text(encoding="utf-8"), buffers=buffers,

@@ -8,6 +8,8 @@ placeholders (which are parameters, buffers, constants, user inputs) and its out
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +42,7 @@ def trace(loaded: LoadedModel) -> TracedGraph:
     """Trace the model with the primary front end; refuse it with a clear message on failure."""
     try:
         return _trace_export(loaded)
-    except TraceError:
+    except (TraceError, MemoryError):
         raise
     except Exception as err:
         first = (str(err).strip().splitlines() or [""])[0][:300]
@@ -52,8 +54,12 @@ def trace(loaded: LoadedModel) -> TracedGraph:
 def _trace_export(loaded: LoadedModel) -> TracedGraph:
     args = tuple(loaded.inputs)
     # Tensors created inside forward() (masks, aranges) must land on the model's device too.
-    with torch.device(loaded.device):
+    # torch prints the partial graph of a failed trace; our one-line error replaces it.
+    noise = io.StringIO()
+    with torch.device(loaded.device), contextlib.redirect_stdout(noise), \
+            contextlib.redirect_stderr(noise):
         ep = torch.export.export(loaded.model, args, strict=False)
+    _check_outputs(ep.graph_module.graph, loaded)
     sig = ep.graph_signature
     from torch.export.graph_signature import InputKind
 
@@ -78,6 +84,17 @@ def _trace_export(loaded: LoadedModel) -> TracedGraph:
                        constant_targets=constants, persistent=persistent,
                        out_spec=ep.call_spec.out_spec, constants=dict(ep.constants),
                        model=loaded.model, input_values=list(args))
+
+
+def _check_outputs(graph: fx.Graph, loaded: LoadedModel) -> None:
+    out = next(n for n in graph.nodes if n.op == "output")
+    leaves = pytree.tree_leaves(out.args[0])
+    tensors = [v for v in leaves if isinstance(v, fx.Node)
+               and isinstance(v.meta.get("val"), torch.Tensor)]
+    if not tensors:
+        kinds = sorted({type(v).__name__ for v in leaves}) or ["nothing"]
+        raise TraceError(f"forward() returns {', '.join(kinds)}, not tensors", where=str(loaded.path),
+                         fix="return a tensor or a tuple of tensors from forward()")
 
 
 def flat_outputs(traced: TracedGraph) -> list[fx.Node | Any]:

@@ -1,0 +1,1 @@
+raise RuntimeError("the module refuses to load")

@@ -1,0 +1,9 @@
+import torch
+import torch.nn as nn
+
+class Model(nn.Module):
+    def forward(self, x):
+        x.relu()
+        return None
+def get_inputs(): return [torch.randn(2)]
+def get_init_inputs(): return []
