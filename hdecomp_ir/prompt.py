@@ -90,8 +90,8 @@ def _input_section(opts: PromptOptions, model: str) -> str:
             f"Then write {check}: it builds the original model and the wrapper,\n"
             "copies the original's state_dict into the wrapper, runs both in eval mode on the same\n"
             "get_inputs() and compares the outputs with the tolerances of VERIFICATION_GUIDE.md\n"
-            "(prints PASS). After lowering, keep a copy of it at\n"
-            "<output directory>/steps/step_0_preparation/verify_wrapper.py." + extra)
+            "(prints PASS). Keep both files outside the output directory: every folder under\n"
+            "its steps/ is a decomposition step that hdecomp verify judges." + extra)
 
 
 def _lower_command(model: str, out: str, class_name: str) -> str:
