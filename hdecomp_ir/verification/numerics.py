@@ -133,7 +133,8 @@ def tensor_diff(orig: torch.Tensor, ref: torch.Tensor, rtol: float, atol: float,
         return LeafDiff(path, shape, dtype, float(diff.max()), 0.0, bool(torch.equal(orig, ref)),
                         *_worst(diff, orig, ref))
     o, r = orig.to(torch.float64), ref.to(torch.float64)
-    both_nan = torch.isnan(o) & torch.isnan(r)
+    # Equal values (equal infinities from -inf masking included) and NaN against NaN agree.
+    both_nan = (torch.isnan(o) & torch.isnan(r)) | (o == r)
     diff = torch.where(both_nan, torch.zeros_like(o), (r - o).abs())
     diff = torch.nan_to_num(diff, nan=math.inf)
     allowed = torch.nan_to_num(atol + rtol * o.abs(), nan=0.0)

@@ -79,3 +79,14 @@ def test_first_divergence_names_the_child() -> None:
     assert found["child"] == "second" and "last matching child is `first`" in found["message"]
     all_match = [{"child": "first", "file": "children/a.py", "outputs": [fingerprint(a)]}]
     assert numerics.first_divergence(orig, all_match, 1e-5, 1e-6)["child"] is None
+
+
+def test_equal_infinities_agree_and_opposite_ones_do_not() -> None:
+    """-inf from attention masking must compare equal to -inf, never to +inf."""
+    from hdecomp_ir.verification.numerics import tensor_diff
+
+    orig = torch.tensor([1.0, -float("inf"), 2.0])
+    assert tensor_diff(orig, orig.clone(), 1e-5, 1e-6, "out").passed
+    flipped = orig.clone()
+    flipped[1] = float("inf")
+    assert not tensor_diff(orig, flipped, 1e-5, 1e-6, "out").passed
