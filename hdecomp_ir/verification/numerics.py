@@ -136,8 +136,9 @@ def tensor_diff(orig: torch.Tensor, ref: torch.Tensor, rtol: float, atol: float,
     # Equal values (equal infinities from -inf masking included) and NaN against NaN agree.
     both_nan = (torch.isnan(o) & torch.isnan(r)) | (o == r)
     diff = torch.where(both_nan, torch.zeros_like(o), (r - o).abs())
-    diff = torch.nan_to_num(diff, nan=math.inf)
-    allowed = torch.nan_to_num(atol + rtol * o.abs(), nan=0.0)
+    diff = torch.nan_to_num(diff, nan=math.inf, posinf=math.inf)
+    # An infinite original is matched only exactly (above); no tolerance stretches to it.
+    allowed = torch.where(torch.isfinite(o), atol + rtol * o.abs(), torch.full_like(o, atol))
     excess = torch.where(both_nan, torch.full_like(diff, -1.0), diff - allowed)
     passed = bool((excess <= 0).all())
     rel = torch.nan_to_num(diff / o.abs().clamp_min(max(atol, 1e-30)), nan=0.0)
