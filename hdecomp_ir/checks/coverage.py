@@ -219,6 +219,7 @@ def run_coverage_command(model: Path, *, decomp_dir: Path | None, children: list
     report = coverage_report(Path(model), pairs, class_name=class_name)
     if decomp_dir is not None:
         report["decomp_dir"] = str(decomp_dir)
+        report["decomposed_files"] = [{"file": p, "instances": n} for p, n in sorted(kernels.items())]
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(json.dumps(report, indent=2) + "\n")
