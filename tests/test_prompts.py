@@ -248,59 +248,85 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(out + re.escape(pattern[pos:]) + r"\Z")
 
 
-@pytest.fixture(scope="module")
-def lowered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tiny_mlp lowered without verification, then its step verified by the documented command."""
-    out = tmp_path_factory.mktemp("prompts") / "tiny_mlp"
-    run = subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", "lower",
-                          str(MODELS / "tiny_mlp.py"), "-o", str(out), "--no-verify"],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return out
-
-
-def documented_verify_step() -> list[str]:
-    """The verify-step command line of MAIN_PROMPT.md, as tokens with placeholders."""
+def documented_command(name: str) -> list[str]:
+    """The first full `hdecomp NAME … <DIR> …` line of MAIN_PROMPT.md, as tokens with placeholders."""
     for line in code_lines((PROMPTS / "MAIN_PROMPT.md").read_text()):
-        if re.search(r"(?<![\w-])hdecomp verify-step ", line):
-            return shlex.split(line.strip())
-    raise AssertionError("MAIN_PROMPT.md shows no verify-step command")
+        if re.search(rf"(?<![\w-])hdecomp {re.escape(name)} ", line) and "<DIR>" in line:
+            argv = shlex.split(line.strip())
+            assert argv[:2] == ["hdecomp", name], line
+            return argv
+    raise AssertionError(f"MAIN_PROMPT.md shows no `hdecomp {name}` command")
 
 
-def test_documented_verify_step_runs_and_layout_matches_lower(lowered: Path):
-    steps = sorted(p.name for p in (lowered / "steps").iterdir())
+def run_documented(argv: list[str], **fill: str) -> subprocess.CompletedProcess:
+    """Run a documented command with its <PLACEHOLDER>s filled in."""
+    args = []
+    for tok in argv[1:]:
+        for key, value in fill.items():
+            tok = tok.replace(f"<{key}>", value)
+        assert "<" not in tok, f"unfilled placeholder in {tok}"
+        args.append(tok)
+    return subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def tree_files(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def lowered(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """tiny_mlp put through the documented workflow: `lower` (here with --no-verify), the
+    verify-step gate on every step, then the `verify` gate; the files after each stage."""
+    out = tmp_path_factory.mktemp("prompts") / "tiny_mlp"
+    run = run_documented(documented_command("lower") + ["--no-verify"],
+                         MODEL=str(MODELS / "tiny_mlp.py"), DIR=str(out))
+    assert run.returncode == 0, run.stdout + run.stderr
+    stages = {"lower": tree_files(out)}
+    steps = sorted(p.name for p in (out / "steps").iterdir())
     assert steps, "lower wrote no step"
     for step in steps:
-        argv = [t.replace("<DIR>", str(lowered)).replace("<step>", step)
-                for t in documented_verify_step()]
-        assert argv[:2] == ["hdecomp", "verify-step"]
-        run = subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", *argv[1:]],
-                             capture_output=True, text=True, timeout=600)
+        run = run_documented(documented_command("verify-step"), DIR=str(out), step=step)
         assert run.returncode == 0, run.stdout + run.stderr
+    stages["verify-step"] = tree_files(out)
+    run = run_documented(documented_command("verify"), DIR=str(out))
+    assert run.returncode == 0, run.stdout + run.stderr
+    stages["verify"] = tree_files(out)
+    return {"dir": out, "stages": stages}
 
-    files = sorted(p.relative_to(lowered).as_posix() for p in lowered.rglob("*") if p.is_file())
-    tree = json.loads((lowered / "decomposition_tree.json").read_text())
+
+# What must exist after each stage of the workflow, by the "when" column of the layout table.
+WHEN_STAGE = {"always": "verify-step", "verified": "verify"}
+
+
+def test_layout_table_matches_the_workflow_output(lowered: dict):
+    out, stages = lowered["dir"], lowered["stages"]
+    tree = json.loads((out / "decomposition_tree.json").read_text())
     by_level = tree["metadata"]["by_level"]
     rows = layout_rows()
     assert len(rows) >= 15
+    assert {row["when"] for row in rows} <= {"always", "verified", "level present", "needed"}
     regexes = {row["pattern"]: pattern_regex(row["pattern"]) for row in rows}
     problems = []
     for row in rows:
         for writer in row["writers"]:
             if writer != "agent" and writer not in main.commands and writer not in PENDING_COMMANDS:
                 problems.append(f"{row['pattern']}: written by `{writer}`, no such command")
-        hits = [f for f in files if regexes[row["pattern"]].match(f)]
-        if row["when"] == "always" and not hits:
-            problems.append(f"{row['pattern']}: nothing of this form in {files}")
+        if row["when"] in WHEN_STAGE:
+            files = stages[WHEN_STAGE[row["when"]]]
+            if not any(regexes[row["pattern"]].match(f) for f in files):
+                problems.append(f"{row['pattern']}: nothing of this form after "
+                                f"{WHEN_STAGE[row['when']]}: {files}")
         if row["when"] == "level present":
             folder = row["pattern"].split("/", 1)[0]
             level = next(lv for lv in Level if lv.folder == folder)
+            hits = [f for f in stages["verify"] if regexes[row["pattern"]].match(f)]
             if bool(hits) != bool(by_level.get(level.label)):
                 problems.append(f"{row['pattern']}: files {hits} but the tree has "
                                 f"{by_level.get(level.label, 0)} {level.label} components")
-    for f in files:
+    for f in stages["verify"]:
         if not any(rx.match(f) for rx in regexes.values()):
-            problems.append(f"lower wrote {f}, which the layout table does not describe")
+            problems.append(f"the workflow wrote {f}, which the layout table does not describe")
     assert not problems, "\n".join(problems)
 
 
@@ -343,11 +369,11 @@ def test_prompt_for_the_example(monkeypatch: pytest.MonkeyPatch):
     assert not problems, "\n".join(problems)
 
 
-def test_prompt_points_at_an_existing_draft(lowered: Path):
-    code, text = render([str(MODELS / "tiny_mlp.py"), "-o", str(lowered)])
+def test_prompt_points_at_an_existing_draft(lowered: dict):
+    code, text = render([str(MODELS / "tiny_mlp.py"), "-o", str(lowered["dir"])])
     assert code == 0, text
-    out = display_path(lowered)
-    assert f"A draft exists in {out}" in text
+    out = display_path(lowered["dir"])
+    assert f"A draft exists in {out}; last verification: PASS: 1/1 steps passed" in text
     assert "hdecomp lower" not in text.split("## Protocol")[0]
     assert f"hdecomp verify {out}" in text
 
