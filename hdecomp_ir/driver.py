@@ -150,9 +150,22 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
         ok = True
         if opts.verify:
             ok = run_equivalence(staging.path, emitted, device=opts.device, echo=echo)
+            _record_status(staging.path, "PASSED" if ok else "FAILED")
         staging.commit()
     echo(f"{'PASS' if ok else 'FAIL'}: {out_dir}")
     return ok
+
+
+def _record_status(out_dir: Path, status: str) -> None:
+    """Write the equivalence verdict into decomposition_tree.json's metadata."""
+    import json
+
+    from hdecomp_ir.spec import TREE_JSON
+
+    path = out_dir / TREE_JSON
+    tree = json.loads(path.read_text())
+    tree["metadata"]["verification_status"] = status
+    path.write_text(json.dumps(tree, indent=2) + "\n")
 
 
 def print_tree(ir: IR) -> str:

@@ -147,6 +147,8 @@ def test_lower_verifies_every_step(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((out / "verification" / "step_verification_summary.json").read_text())
     assert summary["status"] == "PASS" and summary["composition_test"] == "PASS"
+    tree = json.loads((out / "decomposition_tree.json").read_text())
+    assert tree["metadata"]["verification_status"] == "PASSED"
     steps = sorted(p.name for p in (out / "steps").iterdir())
     assert summary["total_steps"] == len(steps) == summary["passed"]
     for step in steps:
