@@ -144,15 +144,20 @@ def check_layout(out_dir: Path) -> list[Problem]:
     """Every layout problem of a decomposition directory."""
     out_dir = Path(out_dir)
     problems: list[Problem] = []
-    for rel, is_dir in ((TREE_JSON, False), (ANALYSIS_MD, False), (Level.KERNEL.folder, True),
-                        (STEPS_DIR, True), (VERIFICATION_DIR, True),
-                        (f"{VERIFICATION_DIR}/{COMPOSITION_TEST}", False)):
+    tree = load_tree(out_dir)
+    # A model that is one kernel has nothing to decompose: no steps (and steps/ may be absent).
+    single_kernel = tree is not None and not any(
+        isinstance(n, dict) and n.get("children") for n in tree["nodes"].values())
+    required = [(TREE_JSON, False), (ANALYSIS_MD, False), (Level.KERNEL.folder, True),
+                (VERIFICATION_DIR, True), (f"{VERIFICATION_DIR}/{COMPOSITION_TEST}", False)]
+    if not single_kernel:
+        required.insert(3, (STEPS_DIR, True))
+    for rel, is_dir in required:
         path = out_dir / rel
         if not (path.is_dir() if is_dir else path.is_file()):
             problems.append(Problem("missing_required", "required by the specification", rel))
     if (out_dir / Level.KERNEL.folder).is_dir() and not any((out_dir / Level.KERNEL.folder).glob("*.py")):
         problems.append(Problem("missing_required", "no kernel files", Level.KERNEL.folder))
-    tree = load_tree(out_dir)
     if tree is None:
         if (out_dir / TREE_JSON).is_file():
             problems.append(Problem("tree_invalid", "not JSON with a 'nodes' object", TREE_JSON))
