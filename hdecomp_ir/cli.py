@@ -226,5 +226,28 @@ def prompt(model_file: Path, output_dir: Path | None, class_name: str, input_typ
                                            source=source)), nl=False)
 
 
+@main.command("batch")
+@click.argument("roots", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--lower", "lower_inputs", multiple=True, type=click.Path(path_type=Path),
+              help="Lower these model files (or every *.py in these folders) first; repeatable.")
+@click.option("-o", "--output-root", type=click.Path(path_type=Path), default=Path("output/batch"),
+              show_default=True, help="Where --lower writes the decompositions (one folder per model).")
+@click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Models at a time.")
+@click.option("--time-limit", type=float, default=1800.0, show_default=True,
+              help="Seconds per model (lower and verify together).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--report", "report_path", type=click.Path(path_type=Path), default=None,
+              help="Where to write batch_report.json.")
+@_report_errors
+def batch_cmd(roots: tuple[Path, ...], lower_inputs: tuple[Path, ...], output_root: Path, jobs: int,
+              time_limit: float, device: str, report_path: Path | None) -> None:
+    """Verify every decomposition under ROOTS (and lower --lower models first); one table."""
+    from hdecomp_ir.checks.batch import run_batch
+
+    ok = run_batch(list(roots), list(lower_inputs), output_root=output_root, jobs=jobs,
+                   limit=time_limit, device=device, report_path=report_path, echo=click.echo)
+    sys.exit(0 if ok else 1)
+
+
 if __name__ == "__main__":
     main()

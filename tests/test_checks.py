@@ -212,3 +212,24 @@ def test_coverage_children_reports_missing(mlp: Path, tmp_path: Path) -> None:
     assert details["linear"]["decomposed_count"] == 2 and details["linear"]["status"] == "covered"
     code, text = cli("coverage", "--model", str(MODELS / "tiny_mlp.py"), "--output", str(tmp_path / "c.json"))
     assert code == 2
+
+
+def test_batch_verifies_every_decomposition(mlp: Path, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.move(str(mlp), root / "good")
+    shutil.copytree(root / "good", root / "bad")
+    _break_gelu(root / "bad/level_0_kernel/gelu_fp32.py")
+    code, out = cli("batch", str(root), "-j", "2", "--time-limit", "300")
+    assert code == 1, out
+    report = json.loads((root / "batch_report.json").read_text())
+    assert report["total"] == 2 and report["passed"] == 1
+    runs = {m["name"]: m for m in report["models"]}
+    assert runs["good"]["verify"] == "PASS" and runs["good"]["coverage_pct"] == 100.0
+    assert runs["bad"]["verify"] == "FAIL" and runs["bad"]["composition"] == "FAIL"
+    assert "FAIL bad:" in out and "model" in out.splitlines()[0]
+    code, out = cli("batch", str(root / "good"), "--time-limit", "1", "--report", str(tmp_path / "r.json"))
+    assert code == 1
+    assert json.loads((tmp_path / "r.json").read_text())["models"][0]["verify"] == "TIMEOUT"
+    code, out = cli("batch", str(tmp_path / "empty_dir_missing"))
+    assert code == 2

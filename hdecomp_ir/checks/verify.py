@@ -58,6 +58,35 @@ class VerifyReport:
         self.failures.append(line)
 
 
+# Above this many bytes of inputs and outputs of one component, verify runs one thing at a time.
+PARALLEL_MAX_BYTES = 256 << 20
+
+_DTYPE_BYTES = {"float64": 8, "int64": 8, "complex64": 8, "float32": 4, "int32": 4,
+                "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
+
+
+def largest_activation_bytes(out_dir: Path) -> int:
+    """The largest input+output bytes of one tree node (0 when the tree does not say)."""
+    from hdecomp_ir.checks.layout import load_tree
+
+    tree = load_tree(out_dir)
+    best = 0
+    for node in (tree or {}).get("nodes", {}).values():
+        if not isinstance(node, dict):
+            continue
+        total = 0
+        for shapes, dtypes in (("input_shapes", "input_dtypes"), ("output_shapes", "output_dtypes")):
+            for name, shape in (node.get(shapes) or {}).items():
+                if not isinstance(shape, list) or not all(isinstance(d, int) for d in shape):
+                    continue
+                numel = 1
+                for d in shape:
+                    numel *= d
+                total += numel * _DTYPE_BYTES.get(str((node.get(dtypes) or {}).get(name)), 4)
+        best = max(best, total)
+    return best
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -199,7 +228,11 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
             return fn(), time.monotonic() - start
         return run
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # Exact-size models can need many GiB per forward: overlap the work only for small ones.
+    big = largest_activation_bytes(out_dir) > PARALLEL_MAX_BYTES
+    if big:
+        opts.jobs = 1
+    with ThreadPoolExecutor(max_workers=1 if big else 2) as pool:
         comp_future = pool.submit(timed(lambda: run_composition(out_dir, timeout=max(opts.timeout, 1800.0))
                                         if comp_file.is_file() else (False, "composition_test.py is missing")))
         tests_future = pool.submit(timed(lambda: run_selftests(out_dir, jobs=opts.jobs, timeout=opts.timeout)
