@@ -77,6 +77,39 @@ def tree_json(ir: IR, *, ids: dict[int, str], paths: dict[str, str], steps: dict
     }
 
 
+def split_semantic_candidates(ir: IR) -> list[str]:
+    """Custom leaf modules whose few ops became several kernels: maybe one named function
+    (an RMSNorm, a rotary embedding, a hand-written GELU) that a person would keep whole."""
+    by_module: dict[str, list[Component]] = {}
+    for kernel in ir.kernels():
+        if kernel.origin != "kernel-op":
+            continue
+        stack = ir.module_stack(ir.ops[kernel.start])
+        if stack and stack[-1][1]:
+            by_module.setdefault(f"{stack[-1][1]} ({stack[-1][2].rsplit('.', 1)[-1]})",
+                                 []).append(kernel)
+    notes = []
+    model = ir.traced.model
+    for where, kernels in sorted(by_module.items()):
+        path = where.split(" ", 1)[0]
+        try:
+            leaf = model is not None and not any(True for _ in model.get_submodule(path).children())
+        except AttributeError:
+            leaf = False
+        if leaf and 2 <= len(kernels) <= 8:
+            ops = ", ".join(k.label for k in kernels)
+            notes.append(f"module `{where}` was split into {len(kernels)} kernels ({ops}); if it "
+                         "computes one named function, a person may keep it as one semantic "
+                         "kernel.")
+    root_ops = [k for k in ir.kernels() if k.origin == "kernel-op"]
+    if ir.root.level is not Level.KERNEL and len(root_ops) == len(ir.kernels()) <= 8 and \
+            not ir.root.module_path:
+        notes.append(f"the model's own forward() ({len(root_ops)} ops: "
+                     f"{', '.join(k.label for k in root_ops)}) was split op by op; if it is one "
+                     "named function (a norm, an activation), it could be a single kernel.")
+    return notes
+
+
 def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
     """decomposition_analysis.md: what the passes decided, and what a person should look at."""
     comps = list(ir.root.walk())
@@ -122,6 +155,7 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
                              "neighbour.")
         for note in c.notes:
             decisions.append(f"{where}: {note}")
+    decisions.extend(split_semantic_candidates(ir))
     if ir.unclassified:
         decisions.append("ops not in the op table, kept whole as opaque kernels: "
                          + ", ".join(f"`{n}`" for n in sorted(ir.unclassified)))
