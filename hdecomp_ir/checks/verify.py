@@ -91,16 +91,26 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def current_files(step_dir: Path) -> dict[str, str]:
-    """sha256 of the files the engine judges for a step, keyed as it records them."""
+def current_files(step_dir: Path, *, sidecars: bool = False) -> dict[str, str]:
+    """sha256 of the files the engine judges for a step, keyed as it records them.
+
+    `sidecars`: also the `.buffers.pt` files beside original.py and the children (the tensors
+    a component loads); compared only when the recorded result lists them too.
+    """
     files: dict[str, str] = {}
     for name in ("original.py", "refactored.py", WEIGHT_MAP_JSON):
         if (step_dir / name).is_file():
             files[name] = _sha(step_dir / name)
+    if sidecars:
+        for side in sorted(step_dir.glob("*.buffers.pt")):
+            files[side.name] = _sha(side)
     children = step_dir / "children"
     if children.is_dir():
         for child in sorted(children.glob("*.py")):
             files[f"children/{child.name}"] = _sha(child)
+        if sidecars:
+            for side in sorted(children.glob("*.buffers.pt")):
+                files[f"children/{side.name}"] = _sha(side)
     return files
 
 
@@ -116,7 +126,7 @@ def freshness(step_dir: Path) -> tuple[dict[str, Any] | None, str]:
     recorded = result.get("files")
     if not isinstance(recorded, dict) or not recorded:
         return result, "STALE: the result records no file hashes"
-    now_files = current_files(step_dir)
+    now_files = current_files(step_dir, sidecars=any(k.endswith(".pt") for k in recorded))
     changed = sorted(k for k in set(recorded) | set(now_files) if recorded.get(k) != now_files.get(k))
     if changed:
         what = ", ".join(f"{k} ({'added' if k not in recorded else 'removed' if k not in now_files else 'changed'})"
@@ -159,7 +169,7 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
                 if why.startswith("STALE"):
                     report.stale.append(name)
                     echo(f"STALE {name}: {why[7:]}; re-running")
-                files_key = frozenset(current_files(step_dir).items())
+                files_key = frozenset(current_files(step_dir, sidecars=True).items())
                 result: dict[str, Any] | None = None
                 how = "verified"
                 if not why and existing is not None and existing.get("status") == "PASS" and not opts.rerun_all:
