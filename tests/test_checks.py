@@ -144,6 +144,14 @@ def test_not_a_decomposition(tmp_path: Path) -> None:
 
 def test_layout_rules(mlp: Path) -> None:
     assert check_layout(mlp) == []
+    # An agent's tree need not name steps: the step is found by its original.py.
+    tree_file = mlp / "decomposition_tree.json"
+    tree = json.loads(tree_file.read_text())
+    del tree["nodes"]["root"]["step"]
+    tree_file.write_text(json.dumps(tree))
+    assert check_layout(mlp) == []
+    (mlp / "steps" / STEP / "original.py").write_text("# not the parent\n")
+    assert ("missing_step", "level_1_fusion/tiny_mlp.py") in {(p.rule, p.file) for p in check_layout(mlp)}
     tree_file = mlp / "decomposition_tree.json"
     tree = json.loads(tree_file.read_text())
     tree["nodes"]["root.act"]["level"] = "fusion"          # a leaf that is not a kernel

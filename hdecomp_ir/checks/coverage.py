@@ -153,13 +153,13 @@ def step_coverage(out_dir: Path, step_dir: Path) -> dict[str, Any] | None:
 
     None when the tree names no node for this step (an agent's tree may not say).
     """
-    from hdecomp_ir.checks.layout import load_tree
+    from hdecomp_ir.checks.layout import load_tree, step_parent
 
     tree = load_tree(out_dir)
     if tree is None:
         return None
     nodes = tree["nodes"]
-    parent = next((n for n in nodes.values() if isinstance(n, dict) and n.get("step") == step_dir.name), None)
+    parent = step_parent(out_dir, tree, step_dir.name)
     if parent is None:
         return None
     counts: Counter = Counter()

@@ -206,6 +206,13 @@ def check_layout(out_dir: Path) -> list[Problem]:
         step = node.get("step")
         if children and step is not None and not (out_dir / STEPS_DIR / step).is_dir():
             problems.append(Problem("missing_step", f"node {nid!r} names step {step!r}", f"{STEPS_DIR}/{step}"))
+        if children and step is None and path and (out_dir / path).is_file():
+            # A tree without `step` fields (an agent's): the step is the one whose original.py
+            # is this component file.
+            step = step_for_file(out_dir, out_dir / path)
+            if step is None:
+                problems.append(Problem("missing_step", f"node {nid!r} has children but no step "
+                                        "decomposes it (no steps/*/original.py equals its file)", path))
         if children and step and (out_dir / STEPS_DIR / step).is_dir() and path and (out_dir / path).is_file():
             problems.extend(_check_step_copies(out_dir, step, path,
                                                [nodes[c].get("path") for c in children
@@ -222,6 +229,34 @@ def check_layout(out_dir: Path) -> list[Problem]:
             if rel not in listed:
                 problems.append(Problem("component_not_in_tree", "no node of the tree names it", rel))
     return _dedup(problems)
+
+
+def step_for_file(out_dir: Path, component: Path) -> str | None:
+    """The step whose original.py has the bytes of this component file (None when none does)."""
+    data = component.read_bytes()
+    for step_dir in step_dirs(out_dir):
+        original = step_dir / "original.py"
+        if original.is_file() and original.read_bytes() == data:
+            return step_dir.name
+    return None
+
+
+def step_parent(out_dir: Path, tree: dict[str, Any], step_name: str) -> dict[str, Any] | None:
+    """A tree node that this step decomposes: by its `step` field, else by original.py's bytes."""
+    nodes = tree["nodes"]
+    for node in nodes.values():
+        if isinstance(node, dict) and node.get("step") == step_name:
+            return node
+    original = Path(out_dir) / STEPS_DIR / step_name / "original.py"
+    if not original.is_file():
+        return None
+    data = original.read_bytes()
+    for node in nodes.values():
+        if isinstance(node, dict) and node.get("children") and node.get("path") \
+                and (Path(out_dir) / node["path"]).is_file() \
+                and (Path(out_dir) / node["path"]).read_bytes() == data:
+            return node
+    return None
 
 
 def _check_step_copies(out_dir: Path, step: str, parent_path: str, child_paths: list[str | None]) -> list[Problem]:
