@@ -175,7 +175,7 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
                 if not why and existing is not None and existing.get("status") == "PASS" and not opts.rerun_all:
                     result, how = existing, "reused"
                     report.reused.append(name)
-                elif files_key in done_by_files:
+                elif files_key in done_by_files and "files" in done_by_files[files_key][1]:
                     src, prev = done_by_files[files_key]
                     result = {**prev, "original_file": str(step_dir / "original.py"),
                               "refactored_file": str(step_dir / "refactored.py"),
@@ -195,7 +195,14 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
                             device=opts.device, timeout=opts.timeout))
                         result = res.to_json()
                     except HdecompError as err:
-                        result = {"status": "ERROR", "error": err.one_line(), "failures": []}
+                        # The step cannot be judged (bad input): its old verdict must not stand.
+                        result = {"timestamp": now(), "original_file": str(step_dir / "original.py"),
+                                  "refactored_file": str(step_dir / "refactored.py"),
+                                  "status": "ERROR", "reasons": ["bad_input"], "failures": [],
+                                  "error": err.one_line(), "anticheat": {}, "weight_transfer": {},
+                                  "numerical_comparison": {}, "files": current_files(step_dir),
+                                  "verifier_version": VERIFIER_VERSION}
+                        write_json(step_dir / STEP_RESULT_JSON, result)
                     report.rerun.append(name)
                 done_by_files.setdefault(files_key, (name, result))
                 row = step_summary_entry(name, result)
