@@ -48,7 +48,7 @@ def _save(tensors: dict[str, torch.Tensor]) -> bytes:
     return buf.getvalue()
 
 
-def root_file(ir: IR, source: str) -> str:
+def root_file(ir: IR, source: str, buffers: dict[str, torch.Tensor]) -> str:
     """The root's component file: the user's model unchanged, with the format's header and tests."""
     from codegen.files import _TESTS_TEMPLATE, header  # one template for every component file
 
@@ -60,7 +60,7 @@ def root_file(ir: IR, source: str) -> str:
     if ir.class_name != "Model":
         extra += f"\nModel = {ir.class_name}\n"
     extra += f"\n\ndef get_expected_output_shape():\n    return {shapes!r}\n\n\n" \
-             f"ALLOW_INF = {allows_inf(ir, ir.root)}\n\n\ndef run_tests():" + tests
+             f"ALLOW_INF = {allows_inf(ir, ir.root, buffers)}\n\n\ndef run_tests():" + tests
     return head + "\n" + source.rstrip() + "\n" + extra
 
 
@@ -96,7 +96,7 @@ def emit(ir: IR, *, source: str, buffers: dict[str, torch.Tensor], source_level:
         path = f"{comp.level.folder}/{comp.name}.py"
         out.paths[key] = path
         if comp is ir.root and decomposed:
-            texts[key] = root_file(ir, source)
+            texts[key] = root_file(ir, source, buffers)
         else:
             texts[key] = component_module(ir, comp, parent=parent_of.get(key, "root"),
                                           buffers=buffers)

@@ -270,12 +270,18 @@ class Model(nn.Module):
         {body}
 ''' + _TESTS_TEMPLATE, init=_init_block(init), params=_parameters(params),
         body=cst.IndentedBlock(body=body), inputs=_inputs_expr(ir, comp),
-        shapes=_shapes_expr(ir.outputs(comp)), allow_inf=cst.Name(str(allows_inf(ir, comp))))
+        shapes=_shapes_expr(ir.outputs(comp)),
+        allow_inf=cst.Name(str(allows_inf(ir, comp, buffers))))
     return module.code
 
 
-def allows_inf(ir: IR, comp: Component) -> bool:
-    """Does a component return a value masked with an infinity (masked_fill(-inf))?"""
+def allows_inf(ir: IR, comp: Component, buffers: dict[str, torch.Tensor] | None = None) -> bool:
+    """Can a component correctly return infinities: masked_fill(-inf), or an added mask buffer
+    that holds -inf (a causal mask stored as 0/-inf)?"""
+    for node in ir.weights(comp):
+        value = (buffers or {}).get(ir.weight_fqn(node) or "")
+        if value is not None and value.is_floating_point() and bool(torch.isinf(value).any()):
+            return True
     frontier = list(ir.outputs(comp))
     seen: set[fx.Node] = set()
     while frontier:

@@ -40,6 +40,14 @@ from hdecomp_ir.verification.verdict import Judge, last_phase, log_tail, STAGE_T
 ORIGINAL_CACHE_BYTES = 1 << 30
 
 
+
+def _display_path(path: Path) -> str:
+    """`steps/<step>/original.py` inside a decomposition (which may be staged or moved), the
+    path as given elsewhere."""
+    if path.parent.parent.name == "steps":
+        return path.relative_to(path.parent.parent.parent).as_posix()
+    return str(path)
+
 class StepVerifier:
     """Verifies many steps with one fork server and one cache of original runs.
 
@@ -108,7 +116,8 @@ class StepVerifier:
         t_start = time.monotonic()
         step = resolve(opts)
         result = StepResult(
-            status="FAIL", original_file=str(opts.original), refactored_file=str(opts.refactored),
+            status="FAIL", original_file=_display_path(Path(opts.original)),
+            refactored_file=_display_path(Path(opts.refactored)),
             step_name=step.step_dir.name, files=step.files, device=step.device,
             timestamp=_dt.datetime.now().isoformat(timespec="seconds"),
             verifier_version=VERIFIER_VERSION)

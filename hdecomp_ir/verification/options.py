@@ -167,6 +167,12 @@ def resolve(opts: StepOptions) -> ResolvedStep:
     if children_dir.is_dir():
         for child in sorted(children_dir.glob("*.py")):
             files[relative_name(child, step_dir)] = sha256_file(child)
+        # Buffer sidecars are inputs of the judged code too: editing one makes the result stale.
+        for sidecar in sorted(children_dir.glob("*.buffers.pt")):
+            files[relative_name(sidecar, step_dir)] = sha256_file(sidecar)
+    own_sidecar = original.with_suffix(".buffers.pt")
+    if own_sidecar.is_file():
+        files[relative_name(own_sidecar, step_dir)] = sha256_file(own_sidecar)
     if map_path is not None:
         files[relative_name(map_path, step_dir)] = sha256_file(map_path)
     return ResolvedStep(original.resolve(), refactored.resolve(), step_dir, children_dir.resolve(),
