@@ -1,14 +1,8 @@
-"""Shared fixtures: the tiny test models and the --update-golden switch."""
+"""The --update-golden switch for golden-file tests."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-TESTS = Path(__file__).resolve().parent
-MODELS = TESTS / "models"
-GOLDEN = TESTS / "golden"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

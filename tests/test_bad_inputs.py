@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import MODELS, TESTS
+from fixture_paths import MODELS, TESTS
 from hdecomp_ir.cli import main
 
 BAD = TESTS / "bad_inputs"

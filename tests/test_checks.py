@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import MODELS
+from fixture_paths import MODELS
 from hdecomp_ir.checks.layout import check_layout
 from hdecomp_ir.checks.verify import freshness
 from hdecomp_ir.cli import main

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GOLDEN, MODELS
+from fixture_paths import GOLDEN, MODELS
 from hdecomp_ir.driver import build_ir
 from hdecomp_ir.printer import print_ir
 

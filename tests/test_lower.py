@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import MODELS
+from fixture_paths import MODELS
 from hdecomp_ir.cli import main
 
 STRUCTURAL = ["tiny_mlp", "tiny_conv_block", "tiny_transformer", "tiny_vgg", "single_relu"]

@@ -19,7 +19,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from conftest import MODELS
+from fixture_paths import MODELS
 from hdecomp_ir.cli import main
 from hdecomp_ir.driver import default_output_dir
 from hdecomp_ir.prompt import PROMPT_FILES, display_path, prompts_dir, template_text
