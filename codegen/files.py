@@ -21,8 +21,8 @@ from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.naming import identifier, kernel_op_label, module_prefix, module_repr, \
     module_slots, weight_names
 from hdecomp_ir.ops import POSITIVE_DOMAIN_NAMES, OpKind, op_info
-from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL, Level
-from codegen.render import Callee, call, dotted, literal, render_forward, Scope
+from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL
+from codegen.render import Callee, call, dotted, render_forward
 
 IMPORTS = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
 
@@ -469,5 +469,4 @@ if __name__ == "__main__":
     sys.exit(0 if main() else 1)
 '''
     return _class_with_children(ir, ir.root, refs, "ComposedModel", preamble, tail,
-                                wmap=literal(wmap, Scope()) if False else
-                                cst.parse_expression(json.dumps(wmap, indent=4)))
+                                wmap=cst.parse_expression(json.dumps(wmap, indent=4)))

@@ -16,7 +16,7 @@ from torch import fx, nn
 
 from hdecomp_ir.ir import IR, Component, TensorType, snake_case, value_type
 from hdecomp_ir.ops import Pattern
-from hdecomp_ir.spec import Level, dtype_code
+from hdecomp_ir.spec import dtype_code
 
 
 def identifier(text: str) -> str:

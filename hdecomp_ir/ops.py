@@ -17,7 +17,7 @@ import enum
 import functools
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -190,8 +190,6 @@ def name_kind(name: str) -> OpKind:
         return OpKind.PLUMBING
     return OpKind.COMPUTE
 
-
-OpTarget = Callable[..., Any]
 
 # Ops defined only for positive inputs: a component whose input feeds one of these gets positive
 # random inputs in its get_inputs(), so its self-test does not produce NaN from a valid model.
