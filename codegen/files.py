@@ -19,7 +19,7 @@ from torch import fx
 
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.naming import identifier, kernel_op_label, module_prefix, module_repr, \
-    module_slots, weight_names
+    module_slots, unique, weight_names
 from hdecomp_ir.ops import POSITIVE_DOMAIN_NAMES, OpKind, op_info
 from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL
 from codegen.render import Callee, call, dotted, render_forward
@@ -334,11 +334,7 @@ def child_refs(ir: IR, parent: Component, children: list[Component]) -> list[Chi
             base = kernel_op_label(ir, child)
         else:
             base = identifier(child.label.replace("+", "_").lower())
-        attr, k = base, 0
-        while attr in used:
-            k += 1
-            attr = f"{base}_{k}"
-        used.add(attr)
+        attr = unique(base, used)
         refs.append(ChildRef(child, attr, class_alias(child.name)))
     return refs
 

@@ -19,7 +19,7 @@ from torch import fx
 from torch.utils import _pytree as pytree
 
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
-from hdecomp_ir.naming import identifier, module_call_form, module_slots, weight_names
+from hdecomp_ir.naming import identifier, module_call_form, module_slots, unique, weight_names
 from hdecomp_ir.ops import op_name
 
 Expr = cst.BaseExpression
@@ -55,13 +55,7 @@ class Scope:
     device_var: str | None = None
 
     def fresh(self, base: str) -> str:
-        base = identifier(base)
-        name, k = base, 0
-        while name in self.used:
-            k += 1
-            name = f"{base}_{k}"
-        self.used.add(name)
-        return name
+        return unique(identifier(base), self.used)
 
 
 def literal(value: Any, scope: Scope) -> Expr:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import click
 
-from hdecomp_ir.errors import HdecompError
+from hdecomp_ir.errors import HdecompError, first_line
 
 EXIT_INTERNAL = 70
 
@@ -43,8 +43,7 @@ def _report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as err:  # a bug of ours: still one line unless --debug
             if _State.debug:
                 traceback.print_exc()
-            first = str(err).splitlines()[0] if str(err) else ""
-            click.echo(f"internal error: {type(err).__name__}: {first} "
+            click.echo(f"internal error: {type(err).__name__}: {first_line(err)} "
                        "(rerun with --debug for the traceback and report it)", err=True)
             sys.exit(EXIT_INTERNAL)
 

@@ -8,6 +8,12 @@ Every error carries where it happened (file, component, step) and what to do.
 from __future__ import annotations
 
 
+def first_line(err: BaseException, limit: int = 300) -> str:
+    """First line of an exception message, bounded: errors are reported on one line."""
+    text = (str(err).strip().splitlines() or [""])[0]
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class HdecompError(Exception):
     """Base of every error hdecomp reports to a user."""
 

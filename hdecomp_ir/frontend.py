@@ -17,7 +17,7 @@ import torch
 from torch import fx, nn
 from torch.utils import _pytree as pytree
 
-from hdecomp_ir.errors import TraceError
+from hdecomp_ir.errors import TraceError, first_line
 from hdecomp_ir.loader import LoadedModel
 
 
@@ -45,9 +45,8 @@ def trace(loaded: LoadedModel) -> TracedGraph:
     except (TraceError, MemoryError):
         raise
     except Exception as err:
-        first = (str(err).strip().splitlines() or [""])[0][:300]
         raise TraceError(f"torch.export could not trace {loaded.class_name}: "
-                         f"{type(err).__name__}: {first}", where=str(loaded.path),
+                         f"{type(err).__name__}: {first_line(err)}", where=str(loaded.path),
                          fix="remove data-dependent Python control flow from forward()") from None
 
 

@@ -109,8 +109,7 @@ class IR:
                 or t.constant_targets.get(node.name))
 
     def is_weight(self, node: Any) -> bool:
-        return isinstance(node, fx.Node) and node.op == "placeholder" and \
-            node.name not in self.traced.user_inputs
+        return _is_weight_placeholder(self.traced, node)
 
     def is_param(self, node: Any) -> bool:
         return isinstance(node, fx.Node) and node.name in self.traced.param_targets

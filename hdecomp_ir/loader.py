@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from hdecomp_ir.errors import UserInputError
+from hdecomp_ir.errors import UserInputError, first_line
 
 
 @dataclass
@@ -73,7 +73,7 @@ def import_file(path: Path, *, alias: str | None = None) -> ModuleType:
                              fix="install the missing dependency or fix the import") from None
     except Exception as err:
         sys.modules.pop(name, None)
-        raise UserInputError(f"running the file failed: {type(err).__name__}: {_short(err)}",
+        raise UserInputError(f"running the file failed: {type(err).__name__}: {first_line(err)}",
                              where=str(path), fix="fix the model file") from None
     finally:
         if added:
@@ -91,7 +91,7 @@ def _call(module: ModuleType, fn_name: str, path: Path) -> list[Any]:
     try:
         value = fn()
     except Exception as err:
-        raise UserInputError(f"{fn_name}() raised {type(err).__name__}: {_short(err)}", where=str(path),
+        raise UserInputError(f"{fn_name}() raised {type(err).__name__}: {first_line(err)}", where=str(path),
                              fix=f"fix {fn_name}()") from None
     if isinstance(value, tuple):
         value = list(value)
@@ -115,7 +115,7 @@ def load_model(path: Path, class_name: str = "Model", *, device: str = "meta") -
             model = cls(*init_inputs)
         except Exception as err:
             raise UserInputError(f"{class_name}(*get_init_inputs()) raised "
-                                 f"{type(err).__name__}: {_short(err)}", where=str(path),
+                                 f"{type(err).__name__}: {first_line(err)}", where=str(path),
                                  fix="fix the constructor or get_init_inputs()") from None
         inputs = _call(module, "get_inputs", path)
     for i, value in enumerate(inputs):
@@ -134,8 +134,3 @@ def _is_tensor_tree(value: Any) -> bool:
         return all(_is_tensor_tree(v) for v in value)
     return False
 
-
-def _short(err: BaseException, limit: int = 300) -> str:
-    """First line of an exception message, bounded: errors are one line."""
-    text = (str(err).strip().splitlines() or [""])[0]
-    return text if len(text) <= limit else text[:limit] + "..."

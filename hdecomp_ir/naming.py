@@ -29,6 +29,16 @@ def identifier(text: str) -> str:
     return s
 
 
+def unique(base: str, used: set[str]) -> str:
+    """`base`, or `base_1`, `base_2` … whichever is not in `used`; records the choice."""
+    name, k = base, 0
+    while name in used:
+        k += 1
+        name = f"{base}_{k}"
+    used.add(name)
+    return name
+
+
 def _relative(path: str, prefix: str) -> str | None:
     if not prefix:
         return path
@@ -130,13 +140,7 @@ def module_slots(ir: IR, comp: Component) -> dict[str, str]:
         if path in slots:
             continue
         rel = _relative(path, prefix) if prefix is not None else None
-        name = identifier(rel) if rel else kernel_op_label(ir, kernel)
-        base, k = name, 0
-        while name in used:
-            k += 1
-            name = f"{base}_{k}"
-        used.add(name)
-        slots[path] = name
+        slots[path] = unique(identifier(rel) if rel else kernel_op_label(ir, kernel), used)
     return slots
 
 
@@ -153,13 +157,7 @@ def weight_names(ir: IR, comp: Component) -> dict[fx.Node, str]:
             out[node] = f"{slots[owner]}.{fqn.rsplit('.', 1)[1]}"
             continue
         rel = _relative(fqn, prefix) if prefix is not None else None
-        name = identifier(rel if rel else fqn.rsplit(".", 1)[-1])
-        base, k = name, 0
-        while name in used:
-            k += 1
-            name = f"{base}_{k}"
-        used.add(name)
-        out[node] = name
+        out[node] = unique(identifier(rel if rel else fqn.rsplit(".", 1)[-1]), used)
     return out
 
 

@@ -65,14 +65,19 @@ def _call_tree(ir: IR) -> _Call:
     return root
 
 
-def _call_range(ir: IR, call: _Call) -> tuple[int, int]:
-    idx = [i for i, n in enumerate(ir.ops)
-           if any(k == call.key for k, _, _ in ir.module_stack(n))]
-    return min(idx), max(idx)
+def _call_ranges(ir: IR) -> dict[str, tuple[int, int]]:
+    """First and last op position of every module call, in one pass over the ops."""
+    ranges: dict[str, tuple[int, int]] = {}
+    for i, node in enumerate(ir.ops):
+        for key, _, _ in ir.module_stack(node):
+            start, _ = ranges.get(key, (i, i))
+            ranges[key] = (start, i)
+    return ranges
 
 
-def _unit_range(ir: IR, unit: "_Call | Component") -> tuple[int, int]:
-    return _call_range(ir, unit) if isinstance(unit, _Call) else (unit.start, unit.end)
+def _unit_range(ranges: dict[str, tuple[int, int]],
+                unit: "_Call | Component") -> tuple[int, int]:
+    return ranges[unit.key] if isinstance(unit, _Call) else (unit.start, unit.end)
 
 
 def _is_boundary(unit: "_Call | Component") -> bool:
@@ -161,13 +166,14 @@ def group_layers(ir: IR) -> IR:
     if ir.root.level is not Level.MODEL:
         return ir
     tree = _call_tree(ir)
+    call_ranges = _call_ranges(ir)
     children: list[Component] = []
     for kind, units in _layer_units(ir, tree):
         kernels = [k for u in units for k in (u.kernels() if isinstance(u, _Call) else [u])]
         if len(kernels) == 1 and kind == "chunk":
             children.append(kernels[0])
             continue
-        ranges = [_unit_range(ir, u) for u in units]
+        ranges = [_unit_range(call_ranges, u) for u in units]
         start, end = min(r[0] for r in ranges), max(r[1] for r in ranges)
         if kind == "module":
             call = units[0]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hdecomp_ir.ops import op_info
+from hdecomp_ir.errors import first_line
 
 EXTRACTION_METHOD = "torch.export.export(strict=False) on the meta device + hdecomp_ir.ir.lift (op table)"
 
@@ -83,7 +84,7 @@ def coverage_report(model: Path, children: list[tuple[Path, int]], *, class_name
             inv = inventory(Path(file))
         except Exception as err:  # a file that cannot be traced covers nothing; say which
             errors.append({"file": str(file), "error": f"{type(err).__name__}: "
-                           f"{(str(err).splitlines() or [''])[0][:300]}"})
+                           f"{first_line(err)}"})
             continue
         for op, n in inv.compute.items():
             dec_compute[op] += n * count

@@ -271,7 +271,13 @@ def storage_key(tensor: torch.Tensor) -> int | None:
 
 def source_location(roots: list[Path]) -> tuple[str | None, int | None, str | None]:
     """The innermost stack frame in one of `roots`' files: (path, line, source text)."""
-    for entry in reversed(traceback.extract_stack()):
+    return locate(traceback.extract_stack(), roots)
+
+
+def locate(frames: traceback.StackSummary,
+           roots: list[Path]) -> tuple[str | None, int | None, str | None]:
+    """The innermost of `frames` in one of `roots`' files: (relative path, line, source text)."""
+    for entry in reversed(frames):
         path = Path(entry.filename)
         for root in roots:
             try:

@@ -33,7 +33,7 @@ import torch
 
 from hdecomp_ir.spec import BASE_SEED
 from hdecomp_ir.verification import memory as memory_mod
-from hdecomp_ir.verification.instrument import (CHILD, Frame, MemoryTracker, OpCounter,
+from hdecomp_ir.verification.instrument import (CHILD, Frame, MemoryTracker, OpCounter, locate,
                                                 OriginalRecorder, RefactoredGuard, Scope,
                                                 attach_hooks, fingerprint, frame_for, leaves_of,
                                                 module_file, storage_key)
@@ -96,19 +96,7 @@ def _write_json(path: Path, data: Any) -> None:
 def _describe(err: BaseException, job: dict[str, Any], stage: str) -> dict[str, Any]:
     """Exception -> {stage, type, message, file, line} with the location inside the step files."""
     roots = [Path(p).resolve() for p in job.get("roots", [])]
-    file = line = None
-    code = None
-    for entry in reversed(traceback.extract_tb(err.__traceback__)):
-        path = Path(entry.filename)
-        for root in roots:
-            try:
-                rel = path.resolve().relative_to(root)
-            except (ValueError, OSError):
-                continue
-            file, line, code = rel.as_posix(), entry.lineno, (entry.line or "").strip()
-            break
-        if file:
-            break
+    file, line, code = locate(traceback.extract_tb(err.__traceback__), roots)
     message = str(err).strip().splitlines()[0] if str(err).strip() else ""
     tail = "".join(traceback.format_exception(type(err), err, err.__traceback__)[-6:])
     return {"stage": stage, "type": type(err).__name__, "message": message[:500], "file": file,
