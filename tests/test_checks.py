@@ -241,3 +241,22 @@ def test_batch_verifies_every_decomposition(mlp: Path, tmp_path: Path) -> None:
     assert json.loads((tmp_path / "r.json").read_text())["models"][0]["verify"] == "TIMEOUT"
     code, out = cli("batch", str(tmp_path / "empty_dir_missing"))
     assert code == 2
+
+
+def test_batch_lower_walks_folders_and_survives_a_broken_model(tmp_path: Path) -> None:
+    src = tmp_path / "zoo"
+    (src / "good").mkdir(parents=True)
+    (src / "bad").mkdir()
+    shutil.copy(MODELS / "single_relu.py", src / "good/relu.py")
+    (src / "bad/broken.py").write_text("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x)\n")
+    (src / "_helpers.py").write_text("raise SystemExit('not a model')\n")
+    out_root = tmp_path / "out"
+    code, out = cli("batch", "--lower", str(src), "-o", str(out_root), "-j", "2", "--time-limit", "300")
+    assert code == 1, out
+    report = json.loads((out_root / "batch_report.json").read_text())
+    runs = {m["name"]: m for m in report["models"]}
+    assert sorted(runs) == ["bad/broken", "good/relu"]
+    assert runs["good/relu"]["ok"] and runs["good/relu"]["coverage_pct"] == 100.0
+    assert (out_root / "good/relu/decomposition_tree.json").is_file()
+    assert runs["bad/broken"]["lower"] == "ERROR" and "syntax error" in runs["bad/broken"]["detail"]
+    assert "FAIL bad/broken: " in out and "1/2 models pass" in out

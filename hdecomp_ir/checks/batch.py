@@ -121,14 +121,35 @@ def run_one(run: ModelRun, *, limit: float, device: str, verify_jobs: int) -> Mo
     return run
 
 
+def model_files(src: Path) -> list[tuple[str, Path]]:
+    """(name relative to SRC without .py, path) for SRC or every model file in the tree under it.
+
+    Folders are walked recursively so `--lower data/` takes data/level1/*.py and the rest; files
+    and folders starting with `_` or `.` (helpers, caches) are not models.
+    """
+    if src.is_file():
+        return [(src.stem, src)]
+    found = []
+    for f in sorted(src.rglob("*.py")):
+        rel = f.relative_to(src)
+        if any(part.startswith(("_", ".")) for part in rel.parts):
+            continue
+        found.append((rel.with_suffix("").as_posix(), f))
+    return found
+
+
 def plan(roots: list[Path], lower_inputs: list[Path], output_root: Path) -> list[ModelRun]:
     runs: list[ModelRun] = []
     for src in lower_inputs:
-        files = [src] if src.is_file() else sorted(p for p in src.glob("*.py") if not p.name.startswith("_"))
         if not src.exists():
             raise UserInputError("not found", where=str(src), fix="give model files or folders of them")
-        for f in files:
-            runs.append(ModelRun(name=f.stem, decomp_dir=str(output_root / f.stem), model_file=str(f)))
+        for name, f in model_files(src):
+            runs.append(ModelRun(name=name, decomp_dir=str(output_root / name), model_file=str(f)))
+    names = [r.name for r in runs]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise UserInputError(f"two models would share the output folder {output_root / clash[0]}",
+                             fix="give each --lower source a distinct file name or lower them in separate batches")
     for root in roots:
         if not root.is_dir():
             raise UserInputError("not a directory", where=str(root))
