@@ -8,7 +8,7 @@ from typing import Any
 from torch import fx
 
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
-from hdecomp_ir.spec import Level
+from hdecomp_ir.spec import BASE_SEED, Level
 
 
 def _shapes(ir: IR, nodes: list[fx.Node], names: list[str]) -> tuple[dict, dict]:
@@ -137,6 +137,11 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
         lines.append(f"- `steps/{step}/` decomposes `{paths[key]}`")
     lines += ["", "## Decisions to review", ""]
     decisions = list(ir.notes)
+    if ir.traced.specialized:
+        decisions.append("forward() branches on tensor values; the front end traced it with the "
+                         f"reference inputs (the first trial's, seed {BASE_SEED}) and fixed each decision to the branch taken: "
+                         + "; ".join(f"`{d}`" for d in ir.traced.specialized)
+                         + ". Inputs that take another branch are not covered by this draft.")
     for c in uniq.values():
         where = f"`{paths[c.key]}`"
         if c.origin == "layer-chunk":

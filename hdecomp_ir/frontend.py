@@ -4,21 +4,34 @@ The primary front end is non-strict `torch.export` on the meta-device model (DES
 all 250 KernelBench problems, keeps `nn_module_stack` on every node and costs no real memory).
 What comes out is a `TracedGraph`: the graph plus what the IR needs to know about its
 placeholders (which are parameters, buffers, constants, user inputs) and its output structure.
+
+The fallback, for forward()s whose Python control flow reads tensor values (`if x.isnan().any()`,
+`int(mask.sum())`), is the same export on a real CPU model and its real inputs, letting
+torch use the real values where the meta device has none. Each such decision is then fixed to
+the branch the reference inputs took: the guard ops are dropped and the decisions are listed in
+`TracedGraph.specialized`, so the verifier's seeded trials judge whether the specialization holds.
+`torch.fx.symbolic_trace` is no fallback here: it cannot branch on tensor values either, and
+DESIGN.md measured it silently wrong on optional arguments and on state assigned in forward().
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
+import re
+import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import fx, nn
 from torch.utils import _pytree as pytree
 
 from hdecomp_ir.errors import TraceError, first_line
-from hdecomp_ir.loader import LoadedModel
+from hdecomp_ir.loader import LoadedModel, load_model
+from hdecomp_ir.opaque_rnn import opaque_rnns, restore_aten
+from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL, trial_seeds
 
 
 @dataclass
@@ -36,28 +49,123 @@ class TracedGraph:
     constants: dict[str, torch.Tensor] = field(default_factory=dict)
     model: nn.Module | None = None
     input_values: list[Any] = field(default_factory=list)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # tied tensor FQN -> all names
+    specialized: list[str] = field(default_factory=list)  # data-dependent decisions fixed by the fallback
+    program: Any = None                                   # the torch.export ExportedProgram
+
+
+PRIMARY = "torch.export(strict=False)"
+FALLBACK = "torch.export(strict=False, real tensors)"
+# Ops that only check a decision torch took on data-dependent values; the fallback drops them.
+_GUARD_OPS = ("_assert_scalar", "_assert_async", "sym_constrain_range", "sym_constrain_range_for_size")
 
 
 def trace(loaded: LoadedModel) -> TracedGraph:
-    """Trace the model with the primary front end; refuse it with a clear message on failure."""
+    """Trace the model: meta-device export, else (data-dependent control flow) the real-tensor
+    fallback; refuse it with a clear message when neither works."""
     try:
         return _trace_export(loaded)
     except (TraceError, MemoryError):
         raise
     except Exception as err:
-        raise TraceError(f"torch.export could not trace {loaded.class_name}: "
-                         f"{type(err).__name__}: {first_line(err)}", where=str(loaded.path),
-                         fix="remove data-dependent Python control flow from forward()") from None
+        primary = err
+    if not _needs_real_values(primary):
+        raise _refusal(loaded, primary)
+    seeds = trial_seeds()
+    torch.manual_seed(seeds[0])  # the reference inputs: the verifier's first trial's
+    try:
+        real = load_model(loaded.path, loaded.class_name, device="cpu")
+        traced = _trace_export(real, real_values=True)
+    except (TraceError, MemoryError):
+        raise
+    except Exception as err:
+        raise _refusal(loaded, err, fallback=True) from None
+    _check_specialization(traced, real, seeds)
+    return traced
 
 
-def _trace_export(loaded: LoadedModel) -> TracedGraph:
+@torch.no_grad()
+def _check_specialization(traced: TracedGraph, real: LoadedModel, seeds: list[int]) -> None:
+    """Refuse a specialized graph that computes something else than the model on the inputs of
+    the verifier's trials: one static decomposition cannot follow branches that change."""
+    module = traced.program.module() if traced.program is not None else None
+    if module is None:
+        return
+    for seed in seeds:
+        torch.manual_seed(seed)
+        inputs = real.module.get_inputs()
+        with _quiet_tracing():
+            expected = pytree.tree_leaves(real.model(*inputs))
+            actual = pytree.tree_leaves(module(*inputs))
+        same = len(expected) == len(actual) and all(
+            not isinstance(e, torch.Tensor) or (
+                isinstance(a, torch.Tensor) and e.shape == a.shape and e.dtype == a.dtype
+                and torch.allclose(e, a, rtol=COMPOSITION_RTOL, atol=COMPOSITION_ATOL, equal_nan=True))
+            for e, a in zip(expected, actual))
+        if not same:
+            raise TraceError(
+                f"forward() branches on tensor values and the inputs of seed {seed} take another "
+                f"branch than those of seed {seeds[0]} (decisions: "
+                f"{'; '.join(traced.specialized)}); one static decomposition cannot cover both",
+                where=str(real.path), fix="make the branch independent of the input values, or "
+                "make get_inputs() produce inputs that always take the same branch")
+
+
+def _needs_real_values(err: BaseException) -> bool:
+    """Whether an export failure came from reading tensor values the meta device does not have."""
+    text = f"{type(err).__name__}: {err}"
+    return any(mark in text for mark in ("DataDependent", "data-dependent", "on meta tensors",
+                                         "meta tensor", "unbacked"))
+
+
+def _refusal(loaded: LoadedModel, err: BaseException, *, fallback: bool = False) -> TraceError:
+    how = "torch.export with real tensors" if fallback else "torch.export"
+    return TraceError(f"{how} could not trace {loaded.class_name}: {type(err).__name__}: "
+                      f"{first_line(err)}", where=str(loaded.path),
+                      fix="make forward() traceable (no tensor-valued Python control flow "
+                          "that changes with the inputs)")
+
+
+@contextlib.contextmanager
+def _quiet_tracing() -> Iterator[None]:
+    """Silence torch's printouts and warnings while tracing; our one-line errors replace them.
+
+    The fused fast paths of nn.MultiheadAttention / nn.TransformerEncoderLayer are switched off:
+    they trace to one opaque op in eval mode, which the verifier (running with autograd on) never
+    sees, and they hide the linears and the attention a kernel engineer wants as kernels.
+    """
+    noise = io.StringIO()
+    torch_log = logging.getLogger("torch")
+    level = torch_log.level
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch_log.setLevel(logging.ERROR)
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+        torch_log.setLevel(level)
+
+
+def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGraph:
     args = tuple(loaded.inputs)
     # Tensors created inside forward() (masks, aranges) must land on the model's device too.
-    # torch prints the partial graph of a failed trace; our one-line error replaces it.
-    noise = io.StringIO()
-    with torch.device(loaded.device), contextlib.redirect_stdout(noise), \
-            contextlib.redirect_stderr(noise):
-        ep = torch.export.export(loaded.model, args, strict=False)
+    with torch.device(loaded.device), _quiet_tracing(), opaque_rnns():
+        if real_values:
+            import torch._functorch.config as functorch_config
+
+            with functorch_config.patch(fake_tensor_propagate_real_tensors=True):
+                ep = torch.export.export(loaded.model, args, strict=False)
+        else:
+            ep = torch.export.export(loaded.model, args, strict=False)
+    restore_aten(ep.graph_module.graph)
+    specialized = _drop_guards(ep.graph_module.graph) if real_values else []
+    if real_values and not specialized:
+        # torch fixed a read value (`int(t.item())` as a size) without leaving a check behind
+        specialized = ["values read in Python fixed to the reference inputs'"]
     _check_outputs(ep.graph_module.graph, loaded)
     sig = ep.graph_signature
     from torch.export.graph_signature import InputKind
@@ -78,11 +186,41 @@ def _trace_export(loaded: LoadedModel) -> TracedGraph:
             persistent[spec.target] = bool(spec.persistent)
         elif spec.kind in (InputKind.CONSTANT_TENSOR, InputKind.CUSTOM_OBJ):
             constants[name] = spec.target
-    return TracedGraph(graph=ep.graph_module.graph, frontend="torch.export(strict=False)",
+    return TracedGraph(graph=ep.graph_module.graph, frontend=FALLBACK if real_values else PRIMARY,
                        user_inputs=user_inputs, param_targets=params, buffer_targets=buffers,
                        constant_targets=constants, persistent=persistent,
                        out_spec=ep.call_spec.out_spec, constants=dict(ep.constants),
-                       model=loaded.model, input_values=list(args))
+                       model=loaded.model, input_values=list(args),
+                       aliases=tensor_aliases(loaded.model), specialized=specialized, program=ep)
+
+
+def _drop_guards(graph: fx.Graph) -> list[str]:
+    """Remove the runtime checks of data-dependent decisions and what only fed them.
+
+    Returns the decisions, as torch states them (`Eq(u0, 1)`), in graph order.
+    """
+    decisions = []
+    for node in list(graph.nodes):
+        name = getattr(node.target, "__name__", str(node.target)).split(".")[0]
+        if node.op == "call_function" and name in _GUARD_OPS:
+            msg = next((a for a in node.args if isinstance(a, str)), "")
+            decisions.append(msg.split("expression ", 1)[-1].split(" on node")[0] or name)
+            graph.erase_node(node)
+    graph.eliminate_dead_code()
+    # `u0 >= 0` / `u0 <= 1` are value ranges torch notes along with a decision on u0: keep the decision.
+    decided = {m.group(1) for d in decisions for m in [re.match(r"(?:Eq|Ne)\((u\d+),", d)] if m}
+    return [d for d in decisions
+            if not (re.fullmatch(r"(u\d+) [<>]= -?\d+", d) and d.split()[0] in decided)]
+
+
+def tensor_aliases(model: nn.Module) -> dict[str, tuple[str, ...]]:
+    """For each parameter or buffer reachable under several names (tied weights), all of them."""
+    groups: dict[int, list[str]] = {}
+    for mod_name, module in model.named_modules(remove_duplicate=False):
+        for local, tensor in [*module._parameters.items(), *module._buffers.items()]:
+            if tensor is not None:
+                groups.setdefault(id(tensor), []).append(f"{mod_name}.{local}" if mod_name else local)
+    return {name: tuple(names) for names in groups.values() if len(names) > 1 for name in names}
 
 
 def _check_outputs(graph: fx.Graph, loaded: LoadedModel) -> None:

@@ -114,9 +114,11 @@ def load_model(path: Path, class_name: str = "Model", *, device: str = "meta") -
         try:
             model = cls(*init_inputs)
         except Exception as err:
-            raise UserInputError(f"{class_name}(*get_init_inputs()) raised "
-                                 f"{type(err).__name__}: {first_line(err)}", where=str(path),
-                                 fix="fix the constructor or get_init_inputs()") from None
+            if device != "meta":
+                raise _constructor_failed(class_name, err, path) from None
+            # Constructors that read tensor values (`[x.item() for x in torch.linspace(...)]`
+            # for drop-path rates) cannot run on meta: build on the CPU, then drop the values.
+            model = _build_on_cpu_then_meta(cls, module, class_name, path)
         inputs = _call(module, "get_inputs", path)
     for i, value in enumerate(inputs):
         if not _is_tensor_tree(value):
@@ -125,6 +127,27 @@ def load_model(path: Path, class_name: str = "Model", *, device: str = "meta") -
     model.eval()
     return LoadedModel(path=path, class_name=class_name, module=module, model=model,
                        inputs=inputs, init_inputs=init_inputs, device=device)
+
+
+def _constructor_failed(class_name: str, err: BaseException, path: Path) -> UserInputError:
+    return UserInputError(f"{class_name}(*get_init_inputs()) raised {type(err).__name__}: "
+                          f"{first_line(err)}", where=str(path),
+                          fix="fix the constructor or get_init_inputs()")
+
+
+def _build_on_cpu_then_meta(cls: type, module: ModuleType, class_name: str, path: Path) -> nn.Module:
+    with torch.device("cpu"):
+        init_inputs = _call(module, "get_init_inputs", path)
+        try:
+            model = cls(*init_inputs)
+        except Exception as err:
+            raise _constructor_failed(class_name, err, path) from None
+    model = model.to("meta")
+    for sub in model.modules():  # plain tensor attributes (`self.h0 = torch.randn(...)`) too
+        for name, value in list(vars(sub).items()):
+            if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter):
+                setattr(sub, name, value.to("meta"))
+    return model
 
 
 def _is_tensor_tree(value: Any) -> bool:

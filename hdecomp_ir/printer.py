@@ -43,6 +43,8 @@ def print_ir(ir: IR) -> str:
     lines = [f"ir model={ir.model_name} class={ir.class_name} frontend={t.frontend}",
              f"inputs: {inputs}",
              f"ops: {len(ir.ops)} (compute {len(ir.compute)}, other {len(ir.ops) - len(ir.compute)})"]
+    if t.specialized:
+        lines.append("specialized: " + "; ".join(t.specialized))
     if ir.unclassified:
         lines.append("unclassified: " + ", ".join(sorted(ir.unclassified)))
     lines.extend(print_component(ir, ir.root))
