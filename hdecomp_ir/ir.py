@@ -108,6 +108,11 @@ class IR:
         return (t.param_targets.get(node.name) or t.buffer_targets.get(node.name)
                 or t.constant_targets.get(node.name))
 
+    def weight_aliases(self, node: fx.Node) -> tuple[str, ...]:
+        """Every FQN a weight placeholder's tensor has (tied weights have several), traced one first."""
+        fqn = self.weight_fqn(node) or node.name
+        return (fqn,) + tuple(a for a in self.traced.aliases.get(fqn, ()) if a != fqn)
+
     def is_weight(self, node: Any) -> bool:
         return _is_weight_placeholder(self.traced, node)
 

@@ -110,11 +110,22 @@ def module_call_form(ir: IR, kernel: Component) -> bool:
     in_t, out_t = value_type(ins[0]), value_type(outs[0])
     if not isinstance(in_t, TensorType) or not isinstance(out_t, TensorType):
         return False
-    mod = ir.traced.model.get_submodule(kernel.module_path)  # type: ignore[union-attr]
+    cache: dict[tuple, bool] = ir.__dict__.setdefault("_call_form_cache", {})
+    key = (kernel.module_path, in_t, out_t)
+    if key not in cache:
+        cache[key] = _called_alone(ir.traced.model.get_submodule(kernel.module_path),  # type: ignore[union-attr]
+                                   in_t, out_t)
+    return cache[key]
+
+
+def _called_alone(mod: nn.Module, in_t: TensorType, out_t: TensorType) -> bool:
+    """Does `mod(x)` on the meta device map the kernel's input type to its output type?"""
+    from hdecomp_ir.opaque_rnn import opaque_rnns
+
     if any(b.dtype != in_t.dtype and b.is_floating_point() for b in mod.parameters()):
         return False
     try:
-        with torch.no_grad():
+        with torch.no_grad(), opaque_rnns():
             out = mod(torch.empty(in_t.shape, dtype=in_t.dtype, device="meta"))
     except Exception:
         return False
@@ -151,13 +162,15 @@ def weight_names(ir: IR, comp: Component) -> dict[fx.Node, str]:
     out: dict[fx.Node, str] = {}
     used = set(slots.values())
     for node in ir.weights(comp):
-        fqn = ir.weight_fqn(node) or node.name
-        owner = fqn.rsplit(".", 1)[0] if "." in fqn else ""
-        if owner in slots:
-            out[node] = f"{slots[owner]}.{fqn.rsplit('.', 1)[1]}"
+        # A tied weight is reached under the name this component's own modules give it.
+        names = ir.weight_aliases(node)
+        owned = [(f.rsplit(".", 1)[0], f.rsplit(".", 1)[1]) for f in names if "." in f]
+        slot = next(((owner, local) for owner, local in owned if owner in slots), None)
+        if slot is not None:
+            out[node] = f"{slots[slot[0]]}.{slot[1]}"
             continue
-        rel = _relative(fqn, prefix) if prefix is not None else None
-        out[node] = unique(identifier(rel if rel else fqn.rsplit(".", 1)[-1]), used)
+        rels = [r for f in names for r in [_relative(f, prefix) if prefix is not None else None] if r]
+        out[node] = unique(identifier(rels[0] if rels else names[0].rsplit(".", 1)[-1]), used)
     return out
 
 
