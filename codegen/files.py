@@ -423,6 +423,11 @@ def transfer(original, composed):
     """Copy every mapped parameter and buffer of the original into the composed model."""
     source = dict(original.named_parameters(remove_duplicate=False))
     source.update(original.named_buffers(remove_duplicate=False))
+    for prefix, module in original.named_modules(remove_duplicate=False):
+        # plain tensor attributes (`self.h0 = torch.randn(...)`) are state the forward reads
+        for attr, value in vars(module).items():
+            if isinstance(value, torch.Tensor) and not attr.startswith("_"):
+                source[prefix + "." + attr if prefix else attr] = value
     target = dict(composed.named_parameters(remove_duplicate=False))
     target.update(composed.named_buffers(remove_duplicate=False))
     with torch.no_grad():

@@ -50,7 +50,8 @@ class TensorMeta:
 
 
 def collect_tensors(model: torch.nn.Module) -> tuple[list[TensorMeta], dict[str, torch.Tensor]]:
-    """Distinct parameters and buffers (tied ones merged, non-persistent buffers included).
+    """Distinct parameters and buffers (tied ones merged, non-persistent buffers and plain tensor
+    attributes included).
 
     Returns the metadata in module order and a map from each canonical name to its tensor.
     """
@@ -64,6 +65,10 @@ def collect_tensors(model: torch.nn.Module) -> tuple[list[TensorMeta], dict[str,
         entries += [(n, p, "param", True) for n, p in module.named_parameters(recurse=False)]
         entries += [(n, b, "buffer", n not in non_persistent)
                     for n, b in module.named_buffers(recurse=False)]
+        # Plain tensor attributes (`self.h0 = torch.randn(...)`) are state the forward reads:
+        # torch.export lifts them as constants and the generated files hold them as buffers.
+        entries += [(n, v, "buffer", False) for n, v in vars(module).items()
+                    if isinstance(v, torch.Tensor) and not n.startswith("_")]
         for local, tensor, kind, persistent in entries:
             if tensor is None:
                 continue
