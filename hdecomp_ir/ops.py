@@ -208,3 +208,10 @@ META_NAMES = frozenset({
     "broadcast_shapes", "Size", "is_grad_enabled", "is_inference_mode_enabled", "dim_order",
     "is_nonzero_shape", "__iter__", "__contains__", "is_same_size", "data_ptr", "__bool__",
 })
+
+
+def is_builtin_leaf(module: Any) -> bool:
+    """A torch.nn module without submodules (nn.Linear, nn.LSTM, nn.GELU): one semantic kernel
+    however many aten ops it runs. Builtins with submodules (nn.MultiheadAttention,
+    nn.TransformerEncoderLayer) are structure: their ops are kernels of their own."""
+    return type(module).__module__.startswith("torch.nn.") and not any(True for _ in module.children())

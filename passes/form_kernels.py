@@ -5,7 +5,7 @@ Guarantees: every compute node is owned by exactly one kernel child of the root;
 stay with the root; kernels are contiguous ranges.
 
 Rules:
-- A call of a torch.nn builtin leaf module (nn.Linear, nn.Conv2d, nn.LSTM, nn.MultiheadAttention …)
+- A call of a torch.nn builtin leaf module (nn.Linear, nn.Conv2d, nn.LSTM …: no submodules)
   is one semantic kernel, however many aten ops it lowers to. A builtin that computes nothing
   (nn.Flatten, nn.Dropout, nn.Identity) is plumbing.
 - A small custom module without submodules that computes one named function (RMSNorm,
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 
-from torch import fx, nn
+from torch import fx
 
 from hdecomp_ir.ir import IR, Component
+from hdecomp_ir.ops import is_builtin_leaf
 from hdecomp_ir.spec import Level
 
 # Containers are structure, not computation.
@@ -34,25 +35,24 @@ SEMANTIC_KERNEL_NAMES = re.compile(
 SEMANTIC_MAX_OPS = 12
 
 
-def is_builtin_module(qualname: str) -> bool:
-    """True for torch.nn leaf modules (not containers)."""
-    return qualname.startswith("torch.nn.modules.") and qualname.rsplit(".", 1)[-1] not in _CONTAINERS
-
-
 def _semantic_call(ir: IR, node: fx.Node) -> tuple[str, str, str] | None:
     """The outermost module call on a node's stack that is one semantic kernel, if any."""
     model = ir.traced.model
+    if model is None:
+        return None
     for key, path, qual in ir.module_stack(node):
-        if is_builtin_module(qual):
-            return key, path, qual
         cls_name = qual.rsplit(".", 1)[-1]
-        if path and SEMANTIC_KERNEL_NAMES.search(cls_name) and model is not None:
-            try:
-                mod = model.get_submodule(path)
-            except AttributeError:
-                continue
-            if isinstance(mod, nn.Module) and not any(True for _ in mod.children()):
-                return key, path, qual
+        if not path or cls_name in _CONTAINERS:
+            continue
+        try:
+            mod = model.get_submodule(path)
+        except AttributeError:
+            continue
+        if is_builtin_leaf(mod):
+            return key, path, qual
+        if SEMANTIC_KERNEL_NAMES.search(cls_name) and not qual.startswith("torch.nn.") \
+                and not any(True for _ in mod.children()):
+            return key, path, qual
     return None
 
 

@@ -45,7 +45,10 @@ def _call_tree(ir: IR) -> _Call:
     root = _Call(key="", path="", qual=ir.class_name)
     calls: dict[str, _Call] = {}
     for kernel in ir.root.children:
-        stack = ir.module_stack(ir.ops[kernel.start])
+        # Where the kernel's own work ran: its leading ops may be private copies of weight-only
+        # plumbing written elsewhere (a learned query expanded in the parent).
+        ops = ir.ops[kernel.start:kernel.end + 1]
+        stack = ir.module_stack(next((n for n in ops if n not in ir.weight_derived), ops[0]))
         # The kernel's own module (and anything deeper) is the kernel, not structure around it.
         if kernel.origin != "kernel-op":
             while stack and stack[-1][1] != kernel.module_path:
@@ -69,6 +72,10 @@ def _call_ranges(ir: IR) -> dict[str, tuple[int, int]]:
     """First and last op position of every module call, in one pass over the ops."""
     ranges: dict[str, tuple[int, int]] = {}
     for i, node in enumerate(ir.ops):
+        if node in ir.weight_derived:
+            # a private copy of weight-only plumbing sits where its consumer is, not where the
+            # module that wrote it ran
+            continue
         for key, _, _ in ir.module_stack(node):
             start, _ = ranges.get(key, (i, i))
             ranges[key] = (start, i)

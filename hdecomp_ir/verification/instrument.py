@@ -30,7 +30,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from hdecomp_ir.ops import OpKind, op_info
+from hdecomp_ir.ops import OpKind, is_builtin_leaf, op_info
 from hdecomp_ir.verification.classify import (ESCAPE_NAMES, SEMANTIC_MAX_OPS, callable_name,
                                               info_for_callable, is_anchor, is_semantic_name,
                                               is_view_callable)
@@ -69,11 +69,6 @@ class ChildCall:
     def to_json(self) -> dict[str, Any]:
         return {"child": self.name, "file": self.file, "level": self.level, "call": self.index,
                 "ops": self.ops, "count": self.count}
-
-
-def is_builtin_leaf(module: torch.nn.Module) -> bool:
-    """A torch.nn module without submodules: one semantic kernel however it is implemented."""
-    return type(module).__module__.startswith("torch.nn.") and not any(True for _ in module.children())
 
 
 class Scope:
