@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import torch
 
+from hdecomp_ir.opaque_rnn import opaque_rnns
 from hdecomp_ir.spec import BASE_SEED
 from hdecomp_ir.verification import memory as memory_mod
 from hdecomp_ir.verification.instrument import (CHILD, Frame, MemoryTracker, OpCounter, locate,
@@ -176,7 +177,8 @@ def estimate_memory(model_cls: Any, init: list[Any], get_inputs: Callable[[], An
                  list(model.parameters()) + list(model.buffers()))
     in_bytes = sum(t.numel() * t.element_size() for t in leaves_of(inputs))
     tracker = MemoryTracker()
-    with torch.no_grad(), tracker:
+    # Recurrent builtins step fake tensors through every time step on meta; their shapes alone do.
+    with torch.no_grad(), opaque_rnns(), tracker:
         out = model.eval()(*inputs)
     out_bytes = sum(t.numel() * t.element_size() for t in leaves_of(out))
     return memory_mod.MemoryEstimate(params, in_bytes, out_bytes, max(tracker.peak, out_bytes))
