@@ -1,0 +1,63 @@
+"""Models the meta-device export cannot take as written, and torch.nn builtins with structure.
+
+Each is lowered with full verification: the draft must pass our own verifier, and the way the
+front end got there (fallback, specialized decisions, tied names, lifted state) must show.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from fixture_paths import MODELS
+
+
+def lower(model: str, out: Path) -> str:
+    proc = subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", "lower", str(MODELS / f"{model}.py"),
+                           "-o", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "composition: PASS" in proc.stdout, proc.stdout
+    return proc.stdout
+
+
+def test_value_branches_use_the_real_tensor_fallback(tmp_path: Path) -> None:
+    out = lower("guarded_mlp", tmp_path / "d")
+    assert "front end torch.export(strict=False, real tensors)" in out
+    tree = json.loads((tmp_path / "d/decomposition_tree.json").read_text())
+    assert tree["metadata"]["frontend"] == "torch.export(strict=False, real tensors)"
+    analysis = (tmp_path / "d/decomposition_analysis.md").read_text()
+    assert "fixed each decision to the branch taken" in analysis
+    # the guards (isnan/any/sum) are gone: only the model's own compute is left as kernels
+    kernels = sorted(p.name for p in (tmp_path / "d/level_0_kernel").glob("*.py"))
+    assert not any(k.startswith(("isnan", "any", "sum", "gt")) for k in kernels), kernels
+    assert any(k.startswith("tanh") for k in kernels), kernels
+
+
+def test_constructor_reading_values_builds_on_cpu(tmp_path: Path) -> None:
+    lower("item_init", tmp_path / "d")
+    assert (tmp_path / "d/level_0_kernel").is_dir()
+
+
+def test_tied_weights_reach_every_consumer(tmp_path: Path) -> None:
+    lower("tied_lm", tmp_path / "d")
+    [wmap] = (tmp_path / "d/steps").glob("*/weight_map.json")
+    tied = json.loads(wmap.read_text())["head.weight"]
+    assert sorted(tied) == ["emb.embedding.weight", "head.linear.weight"]
+
+
+def test_plain_tensor_attribute_state_is_transferred(tmp_path: Path) -> None:
+    lower("state_attr_gru", tmp_path / "d")
+    [wmap] = (tmp_path / "d/steps").glob("*/weight_map.json")
+    assert "h0" in json.loads(wmap.read_text())
+    [result] = (tmp_path / "d/steps").glob("*/verification_result.json")
+    assert json.loads(result.read_text())["status"] == "PASS"
+
+
+def test_builtins_with_submodules_are_split(tmp_path: Path) -> None:
+    out = lower("tiny_mha", tmp_path / "d")
+    kernels = [p.name for p in (tmp_path / "d/level_0_kernel").glob("*.py")]
+    assert not any("multihead" in k or "transformer" in k for k in kernels), kernels
+    assert any(k.startswith("softmax") for k in kernels) and any(k.startswith("bmm") for k in kernels)
+    assert "FAIL" not in out
