@@ -111,6 +111,9 @@ def input_expr(ir: IR, node: fx.Node) -> cst.BaseExpression:
     """Expression creating a random input like `node`'s value at its exact shape and dtype."""
     t = value_type(node)
     if not isinstance(t, TensorType):
+        value = ir.user_input_value(node)
+        if isinstance(value, (bool, int, float)) and repr(value) not in ("inf", "-inf", "nan"):
+            return cst.parse_expression(repr(value))  # a number get_inputs() passes as it is
         raise TypeError(f"input {node.name} is not a tensor")
     shape = cst.Tuple([cst.Element(cst.Integer(str(d))) for d in t.shape]) if t.shape else \
         cst.Tuple([])

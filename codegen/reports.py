@@ -137,6 +137,12 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
         lines.append(f"- `steps/{step}/` decomposes `{paths[key]}`")
     lines += ["", "## Decisions to review", ""]
     decisions = list(ir.notes)
+    numbers = [f"`{name}={ir.user_input_value(node)!r}`" for node in ir.traced.graph.nodes
+               for name in [node.name] if node.op == "placeholder" and name in ir.traced.user_inputs
+               and isinstance(ir.user_input_value(node), (bool, int, float))]
+    if numbers:
+        decisions.append("number inputs are traced as constants: " + ", ".join(numbers)
+                         + "; the components compute with these values, whatever is passed.")
     if ir.traced.specialized:
         decisions.append("forward() branches on tensor values; the front end traced it with the "
                          f"reference inputs (the first trial's, seed {BASE_SEED}) and fixed each decision to the branch taken: "

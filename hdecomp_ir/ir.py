@@ -108,6 +108,15 @@ class IR:
         return (t.param_targets.get(node.name) or t.buffer_targets.get(node.name)
                 or t.constant_targets.get(node.name))
 
+    def user_input_value(self, node: fx.Node) -> Any:
+        """The value get_inputs() gave for a user-input placeholder (None if not one)."""
+        from torch.utils import _pytree as pytree
+
+        leaves = pytree.tree_leaves(self.traced.input_values)
+        if len(leaves) != len(self.traced.user_inputs) or node.name not in self.traced.user_inputs:
+            return None
+        return leaves[self.traced.user_inputs.index(node.name)]
+
     def weight_aliases(self, node: fx.Node) -> tuple[str, ...]:
         """Every FQN a weight placeholder's tensor has (tied weights have several), traced one first."""
         fqn = self.weight_fqn(node) or node.name

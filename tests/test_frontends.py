@@ -61,3 +61,12 @@ def test_builtins_with_submodules_are_split(tmp_path: Path) -> None:
     assert not any("multihead" in k or "transformer" in k for k in kernels), kernels
     assert any(k.startswith("softmax") for k in kernels) and any(k.startswith("bmm") for k in kernels)
     assert "FAIL" not in out
+
+
+def test_number_inputs_and_dict_outputs(tmp_path: Path) -> None:
+    lower("dict_output", tmp_path / "d")
+    [refactored] = (tmp_path / "d/steps").glob("*/refactored.py")
+    text = refactored.read_text()
+    assert "return [torch.randn((4, 16), dtype=torch.float32), 3.0]" in text
+    assert "{'logits': " in text
+    assert "`scale=3.0`" in (tmp_path / "d/decomposition_analysis.md").read_text()
