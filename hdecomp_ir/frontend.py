@@ -19,9 +19,11 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import operator
 import re
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator
 
 import torch
@@ -152,12 +154,14 @@ def _quiet_tracing() -> Iterator[None]:
 
 def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGraph:
     args = tuple(loaded.inputs)
+    param_fqns: set[str] = set()
     # Tensors created inside forward() (masks, aranges) must land on the model's device too.
     with torch.device(loaded.device), _quiet_tracing(), opaque_rnns():
         if real_values:
             import torch._functorch.config as functorch_config
 
-            with functorch_config.patch(fake_tensor_propagate_real_tensors=True):
+            with functorch_config.patch(fake_tensor_propagate_real_tensors=True), \
+                    _params_as_buffers(loaded.model) as param_fqns:
                 ep = torch.export.export(loaded.model, args, strict=False)
         else:
             ep = torch.export.export(loaded.model, args, strict=False)
@@ -167,6 +171,7 @@ def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGr
         # torch fixed a read value (`int(t.item())` as a size) without leaving a check behind
         specialized = ["values read in Python fixed to the reference inputs'"]
     _check_outputs(ep.graph_module.graph, loaded)
+    _check_static_shapes(ep.graph_module.graph, loaded)
     sig = ep.graph_signature
     from torch.export.graph_signature import InputKind
 
@@ -181,6 +186,8 @@ def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGr
             user_inputs.append(name)
         elif spec.kind == InputKind.PARAMETER:
             params[name] = spec.target
+        elif spec.kind == InputKind.BUFFER and spec.target in param_fqns:
+            params[name] = spec.target
         elif spec.kind == InputKind.BUFFER:
             buffers[name] = spec.target
             persistent[spec.target] = bool(spec.persistent)
@@ -192,6 +199,35 @@ def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGr
                        out_spec=ep.call_spec.out_spec, constants=dict(ep.constants),
                        model=loaded.model, input_values=list(args),
                        aliases=tensor_aliases(loaded.model), specialized=specialized, program=ep)
+
+
+@contextlib.contextmanager
+def _params_as_buffers(model: nn.Module) -> Iterator[set[str]]:
+    """Hold every parameter as a buffer for the duration of a real-tensor export.
+
+    torch 2.13 propagates the real values of buffers and inputs but not of parameters (it made
+    up values for them: decisions on `fc(x) > 0` came out different on every run), so the
+    fallback presents parameters as buffers and maps them back by name afterwards. Tied
+    parameters stay one tensor.
+    """
+    held: list[tuple[nn.Module, str, nn.Parameter]] = []
+    plain: dict[int, torch.Tensor] = {}
+    fqns: set[str] = set()
+    for prefix, module in model.named_modules(remove_duplicate=False):  # shared modules: every path
+        for name, param in module._parameters.items():
+            if param is not None:
+                fqns.add(f"{prefix}.{name}" if prefix else name)
+                if not any(m is module and n == name for m, n, _ in held):
+                    held.append((module, name, param))
+    for module, name, param in held:
+        del module._parameters[name]
+        module._buffers[name] = plain.setdefault(id(param), param.detach())
+    try:
+        yield fqns
+    finally:
+        for module, name, param in held:
+            module._buffers.pop(name, None)
+            module._parameters[name] = param
 
 
 def _drop_guards(graph: fx.Graph) -> list[str]:
@@ -232,6 +268,29 @@ def _check_outputs(graph: fx.Graph, loaded: LoadedModel) -> None:
         kinds = sorted({type(v).__name__ for v in leaves}) or ["nothing"]
         raise TraceError(f"forward() returns {', '.join(kinds)}, not tensors", where=str(loaded.path),
                          fix="return a tensor or a tuple of tensors from forward()")
+
+
+def _check_static_shapes(graph: fx.Graph, loaded: LoadedModel) -> None:
+    """Refuse graphs whose tensor sizes depend on input values (`torch.where(mask)`, `x[mask]`,
+    token routing in a mixture of experts): every component file has one exact shape."""
+    for node in graph.nodes:
+        val = node.meta.get("val")
+        if isinstance(val, torch.Tensor) and not all(isinstance(d, int) for d in val.shape):
+            src = node.args[0] if node.target is operator.getitem and node.args else node
+            op = getattr(src.target, "__name__", str(src.target)).split(".")[0]
+            raise TraceError(
+                f"forward() makes a tensor whose size depends on the input values (`{op}` "
+                f"{_user_line(node, loaded)}); component files need exact shapes",
+                where=str(loaded.path), fix="use fixed-size ops: multiply by masks, run every "
+                "expert on every token weighted by its gate, or pad to a maximum size")
+
+
+def _user_line(node: fx.Node, loaded: LoadedModel) -> str:
+    """`at line N` of the model file for a traced node, from its recorded stack."""
+    trace_text = node.meta.get("stack_trace") or ""
+    lines = re.findall(r'File "([^"]+)", line (\d+)', trace_text)
+    mine = [n for f, n in lines if Path(f).name == loaded.path.name]
+    return f"at line {mine[-1]}" if mine else "in forward()"
 
 
 def flat_outputs(traced: TracedGraph) -> list[fx.Node | Any]:

@@ -214,4 +214,10 @@ def is_builtin_leaf(module: Any) -> bool:
     """A torch.nn module without submodules (nn.Linear, nn.LSTM, nn.GELU): one semantic kernel
     however many aten ops it runs. Builtins with submodules (nn.MultiheadAttention,
     nn.TransformerEncoderLayer) are structure: their ops are kernels of their own."""
-    return type(module).__module__.startswith("torch.nn.") and not any(True for _ in module.children())
+    cls = type(module)
+    if getattr(module, "parametrizations", None) is not None and cls.__bases__:
+        cls = cls.__bases__[0]  # weight_norm & co. subclass the builtin on the fly
+    if not cls.__module__.startswith("torch.nn.") or cls.__module__.startswith("torch.nn.utils."):
+        return False
+    # a parametrization (weight_norm, spectral_norm) is how the weight is made, not structure
+    return not any(name != "parametrizations" for name, _ in module.named_children())

@@ -38,6 +38,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "returns_string": ([], "forward() returns str, not tensors"),
     "data_dependent_branch": ([], "take another branch than those of seed 42"),
     "item_in_forward": ([], "take another branch than those of seed 42"),
+    "value_sized_tensor": ([], "size depends on the input values (`where` at line 9)"),
     "forward_missing_argument": ([], "could not trace"),
     "empty_file": ([], "no nn.Module class named 'Model'"),
     "sleeps_forever": (["--timeout", "3"], "did not finish within 3s"),

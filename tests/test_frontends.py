@@ -70,3 +70,27 @@ def test_number_inputs_and_dict_outputs(tmp_path: Path) -> None:
     assert "return [torch.randn((4, 16), dtype=torch.float32), 3.0]" in text
     assert "{'logits': " in text
     assert "`scale=3.0`" in (tmp_path / "d/decomposition_analysis.md").read_text()
+
+
+def test_parametrized_builtins_stay_one_kernel(tmp_path: Path) -> None:
+    lower("weight_norm_conv", tmp_path / "d")
+    kernels = sorted(p.name for p in (tmp_path / "d/level_0_kernel").glob("*.py"))
+    assert [k for k in kernels if k.startswith("conv1d")] == ["conv1d_16x8_3_fp32.py", "conv1d_8x16_3_fp32.py"]
+    assert "_weight_norm" in (tmp_path / "d/level_0_kernel/conv1d_8x16_3_fp32.py").read_text()
+
+
+def test_fallback_decides_on_the_real_values_of_parameters() -> None:
+    """torch's real-tensor export made up parameter values; the decision must be the real one."""
+    import torch
+
+    from hdecomp_ir.driver import build_ir
+    from hdecomp_ir.loader import load_model
+    from hdecomp_ir.spec import BASE_SEED
+
+    ir = build_ir(MODELS / "guarded_mlp.py", pass_names=[])
+    torch.manual_seed(BASE_SEED)
+    real = load_model(MODELS / "guarded_mlp.py", device="cpu")
+    with torch.no_grad():
+        positives = int((torch.relu(real.model.fc1(real.inputs[0])) > 0).sum())
+    assert f"Eq(u1, {positives})" in ir.traced.specialized, ir.traced.specialized
+    assert sorted(ir.traced.param_targets.values()) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]
