@@ -20,7 +20,7 @@ from torch import fx
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.naming import identifier, kernel_op_label, module_prefix, module_repr, \
     module_slots, unique, weight_names
-from hdecomp_ir.ops import POSITIVE_DOMAIN_NAMES, OpKind, op_info
+from hdecomp_ir.ops import POSITIVE_DOMAIN_NAMES, SIGN_PRESERVING_NAMES, OpKind, op_info
 from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL
 from codegen.render import Callee, call, dotted, render_forward
 
@@ -130,7 +130,8 @@ def input_expr(ir: IR, node: fx.Node) -> cst.BaseExpression:
 
 
 def feeds_positive_domain(node: fx.Node) -> bool:
-    """Does a value reach a positive-only op (log, sqrt …) through plumbing alone?"""
+    """Does a value reach a positive-only op (log, sqrt …) through plumbing and sign-preserving
+    reductions alone?"""
     frontier, seen = list(node.users), set()
     while frontier:
         user = frontier.pop()
@@ -140,7 +141,7 @@ def feeds_positive_domain(node: fx.Node) -> bool:
         info = op_info(user.target)
         if info.name in POSITIVE_DOMAIN_NAMES:
             return True
-        if info.kind is not OpKind.COMPUTE:
+        if info.kind is not OpKind.COMPUTE or info.name in SIGN_PRESERVING_NAMES:
             frontier.extend(user.users)
     return False
 

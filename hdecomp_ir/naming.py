@@ -224,26 +224,32 @@ def kernel_stem(ir: IR, kernel: Component) -> str:
     Weighted ops are named by their weight; elementwise ops without weights by op and dtype only
     (`relu_fp32`); other weightless ops (matmul, softmax, reductions) by their input shapes.
     """
-    op = kernel_op_label(ir, kernel)
+    parts = [kernel_op_label(ir, kernel), _workload_signature(ir, kernel), _io_dtype(ir, kernel)]
+    return identifier("_".join(p for p in parts if p))
+
+
+def _workload_signature(ir: IR, kernel: Component) -> str:
+    """The shape part of a kernel's name: its weight, else (matmuls, reductions) its inputs."""
     sig = weight_signature(ir, kernel)
     if not sig:
         pats = [ir.info(n).pattern for n in ir.compute_nodes(kernel)]
         if pats and max(pats) > Pattern.BROADCAST:
             shapes = [value_type(n) for n in ir.inputs(kernel)]
             sig = "_".join(_dims(t.shape) for t in shapes if isinstance(t, TensorType))
-    parts = [op, sig, _io_dtype(ir, kernel)]
-    return identifier("_".join(p for p in parts if p))
+    return sig
 
 
 def group_stem(ir: IR, comp: Component) -> str:
-    """File stem of a fusion or layer: its module class, or the ops it chains, plus its anchor."""
+    """File stem of a fusion or layer: its module class, or the ops it chains, plus its anchor
+    (the first weighted kernel, else the first matmul or reduction, by input shapes)."""
     if comp.origin == "layer-module" and comp.module_class:
         base = snake_case(comp.module_class.rsplit(".", 1)[-1])
     else:
         ops = list(dict.fromkeys(kernel_op_label(ir, k) for k in ir.kernels(comp)))
         base = "_".join(ops[:4]) + ("_etc" if len(ops) > 4 else "")
-    anchor = next((k for k in ir.kernels(comp) if weight_signature(ir, k)), None)
-    sig = weight_signature(ir, anchor) if anchor is not None else ""
+    kernels = ir.kernels(comp)
+    sig = next((s for k in kernels for s in [weight_signature(ir, k)] if s), "") or \
+        next((s for k in kernels for s in [_workload_signature(ir, k)] if s), "")
     parts = [base, sig, _io_dtype(ir, comp)]
     return identifier("_".join(p for p in parts if p))
 
@@ -252,6 +258,7 @@ def canonical(ir: IR, comp: Component) -> str:
     """Canonical text of a component's code: ops, arguments, local names; no provenance.
 
     Values are renamed by position, so two components with the same text generate the same file.
+    Children appear by their keys, which must be set first (dedup_workloads goes children first).
     """
     slots = module_slots(ir, comp)
     wnames = weight_names(ir, comp)
@@ -287,7 +294,8 @@ def canonical(ir: IR, comp: Component) -> str:
             lines.append(f"{ids[node]} = {node.target}{args} {kwargs}")
     lines.append("return " + ", ".join(ids.get(n, "?") for n in ir.outputs(comp)))
     for child in comp.children:
-        lines.append(f"child {child.level.label} {child.start - comp.start}..{child.end - comp.start}")
+        lines.append(f"child {child.level.label} {child.start - comp.start}..{child.end - comp.start} "
+                     f"{child.key}")
     return "\n".join(lines)
 
 

@@ -196,6 +196,10 @@ def name_kind(name: str) -> OpKind:
 POSITIVE_DOMAIN_NAMES = frozenset({"log", "log2", "log10", "sqrt", "rsqrt", "kl_div", "lgamma",
                                    "digamma", "acosh", "log1p", "binary_cross_entropy", "pow",
                                    "reciprocal", "xlogy", "special_xlog1py"})
+# Reductions that keep positive values positive: `rsqrt(mean(x) + eps)` needs a positive x too.
+SIGN_PRESERVING_NAMES = frozenset({"mean", "sum", "amax", "amin", "max", "min", "avg_pool1d",
+                                   "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+                                   "adaptive_avg_pool2d", "adaptive_avg_pool3d", "cumsum", "logsumexp"})
 
 # Metadata queries (sizes, dtypes, devices): no data is read or computed, so source code may use
 # them anywhere. The static anti-cheat reads this set.

@@ -18,7 +18,9 @@ from hdecomp_ir.naming import canonical, key_of
 def dedup_workloads(ir: IR) -> IR:
     """Set `key` and `instances` on every component."""
     comps = list(ir.root.walk())
-    for comp in comps:
+    # Children first: a parent's canonical text names its children's keys, so two fusions of the
+    # same ops on different shapes (a norm over 512x32 and over 16384) stay two workloads.
+    for comp in reversed(comps):
         comp.key = key_of(canonical(ir, comp))
     counts = Counter(c.key for c in comps)
     for comp in comps:
