@@ -94,3 +94,19 @@ def test_fallback_decides_on_the_real_values_of_parameters() -> None:
         positives = int((torch.relu(real.model.fc1(real.inputs[0])) > 0).sum())
     assert f"Eq(u1, {positives})" in ir.traced.specialized, ir.traced.specialized
     assert sorted(ir.traced.param_targets.values()) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]
+
+
+def test_opaque_rnns_trace_the_same_graph(monkeypatch) -> None:
+    """Routing nn.GRU through the shape-only twin must not change what is traced."""
+    import contextlib
+
+    from hdecomp_ir import frontend
+    from hdecomp_ir.driver import build_ir
+    from hdecomp_ir.printer import print_ir
+
+    routed = build_ir(MODELS / "state_attr_gru.py", pass_names=[])
+    targets = [str(n.target) for n in routed.ops]
+    assert "aten.gru.input" in targets and not any("hdecomp" in t for t in targets), targets
+    monkeypatch.setattr(frontend, "opaque_rnns", contextlib.nullcontext)
+    plain = build_ir(MODELS / "state_attr_gru.py", pass_names=[])
+    assert print_ir(routed) == print_ir(plain)
