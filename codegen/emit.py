@@ -64,13 +64,10 @@ def root_file(ir: IR, source: str, buffers: dict[str, torch.Tensor]) -> str:
 
 
 def _expected_shapes(ir: IR) -> list[tuple[int, ...]]:
-    from hdecomp_ir.ir import TensorType, value_type
+    from codegen.files import returned_tensors
+    from hdecomp_ir.ir import value_type
 
-    out = []
-    for n in ir.outputs(ir.root):
-        t = value_type(n)
-        out.append(t.shape if isinstance(t, TensorType) else ())
-    return out
+    return [value_type(n).shape for n in returned_tensors(ir, ir.root)]  # type: ignore[union-attr]
 
 
 def emit(ir: IR, *, source: str, buffers: dict[str, torch.Tensor], source_level: str,

@@ -52,8 +52,7 @@ def run_tests():
         with torch.no_grad():
             inputs = get_inputs()
             output = model(*inputs)
-            outputs = [output] if isinstance(output, torch.Tensor) else [
-                o for o in output if isinstance(o, torch.Tensor)]
+            outputs = [o for o in torch.utils._pytree.tree_leaves(output) if isinstance(o, torch.Tensor)]
             for out in outputs:
                 assert out is not None, "Output is None"
                 if out.is_floating_point():
@@ -125,7 +124,9 @@ def input_expr(ir: IR, node: fx.Node) -> cst.BaseExpression:
         high = cst.Integer(str(int_high(ir, node)))
         return call("torch.randint", [cst.Integer("0"), high, shape], {"dtype": dtype})
     if feeds_positive_domain(node):
-        return call("torch.rand", [shape], {"dtype": dtype})
+        # away from 0 as well: log(0) is -inf, and a million draws of rand() do hit 0
+        return cst.BinaryOperation(call("torch.rand", [shape], {"dtype": dtype}), cst.Add(),
+                                   cst.Float("0.01"))
     return call("torch.randn", [shape], {"dtype": dtype})
 
 
@@ -144,6 +145,17 @@ def feeds_positive_domain(node: fx.Node) -> bool:
         if info.kind is not OpKind.COMPUTE or info.name in SIGN_PRESERVING_NAMES:
             frontier.extend(user.users)
     return False
+
+
+def returned_tensors(ir: IR, comp: Component) -> list[fx.Node]:
+    """The tensors a component's forward() returns, in return order (the model's own structure,
+    flattened, for the root; its outputs for the others)."""
+    if comp is not ir.root:
+        return ir.outputs(comp)
+    from hdecomp_ir.frontend import flat_outputs
+
+    return [v for v in flat_outputs(ir.traced)
+            if isinstance(v, fx.Node) and isinstance(value_type(v), TensorType)]
 
 
 def _shapes_expr(nodes: list[fx.Node]) -> cst.BaseExpression:
@@ -274,7 +286,7 @@ class Model(nn.Module):
         {body}
 ''' + _TESTS_TEMPLATE, init=_init_block(init), params=_parameters(params),
         body=cst.IndentedBlock(body=body), inputs=_inputs_expr(ir, comp),
-        shapes=_shapes_expr(ir.outputs(comp)),
+        shapes=_shapes_expr(returned_tensors(ir, comp)),
         allow_inf=cst.Name(str(allows_inf(ir, comp, buffers))))
     return module.code
 

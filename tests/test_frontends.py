@@ -1,7 +1,7 @@
 """Models the meta-device export cannot take as written, and torch.nn builtins with structure.
 
-Each is lowered with full verification: the draft must pass our own verifier, and the way the
-front end got there (fallback, specialized decisions, tied names, lifted state) must show.
+Each is lowered with full verification and its files' self-tests run: the draft must pass our own
+checks, and the way the front end got there (fallback, specialized decisions, tied names, lifted state) must show.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ def lower(model: str, out: Path) -> str:
                            "-o", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "composition: PASS" in proc.stdout, proc.stdout
+    # every component file's own self-test too (`python file.py`), the root's included
+    tests = subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", "test", str(out)],
+                           capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
     return proc.stdout
 
 

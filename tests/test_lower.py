@@ -178,3 +178,24 @@ def test_lower_fails_when_a_kernel_is_wrong(tmp_path: Path, monkeypatch: pytest.
     assert not ok
     summary = json.loads((tmp_path / "bad/verification/step_verification_summary.json").read_text())
     assert summary["status"] == "FAIL"
+
+
+def test_inputs_of_log_and_rsqrt_of_a_mean_are_positive_and_away_from_zero(tmp_path: Path) -> None:
+    import libcst as cst
+
+    from codegen.files import input_expr
+    from hdecomp_ir.driver import build_ir
+
+    model = tmp_path / "positive.py"
+    model.write_text(
+        "import torch\nimport torch.nn as nn\n\n"
+        "class Model(nn.Module):\n"
+        "    def forward(self, a, b, c):\n"
+        "        return torch.log(a), torch.rsqrt(b.mean(-1) + 1e-5), c.mean(-1)\n\n"
+        "def get_inputs():\n    return [torch.rand(4, 8), torch.rand(4, 8), torch.randn(4, 8)]\n\n"
+        "def get_init_inputs():\n    return []\n")
+    ir = build_ir(model)
+    inputs = [n for n in ir.traced.graph.nodes if n.op == "placeholder"]
+    code = [cst.Module([]).code_for_node(input_expr(ir, n)) for n in inputs]
+    assert code[0] == code[1] == "torch.rand((4, 8), dtype=torch.float32) + 0.01", code
+    assert code[2] == "torch.randn((4, 8), dtype=torch.float32)", code
