@@ -137,9 +137,10 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
         lines.append(f"- `steps/{step}/` decomposes `{paths[key]}`")
     lines += ["", "## Decisions to review", ""]
     decisions = list(ir.notes)
-    numbers = [f"`{name}={ir.user_input_value(node)!r}`" for node in ir.traced.graph.nodes
-               for name in [node.name] if node.op == "placeholder" and name in ir.traced.user_inputs
-               and isinstance(ir.user_input_value(node), (bool, int, float))]
+    values = {n.name: ir.user_input_value(n) for n in ir.traced.graph.nodes
+              if n.op == "placeholder" and n.name in ir.traced.user_inputs}
+    numbers = [f"`{name}={value!r}`" for name, value in values.items()
+               if isinstance(value, (bool, int, float))]
     if numbers:
         decisions.append("number inputs are traced as constants: " + ", ".join(numbers)
                          + "; the components compute with these values, whatever is passed.")

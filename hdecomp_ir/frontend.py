@@ -33,7 +33,10 @@ from torch.utils import _pytree as pytree
 from hdecomp_ir.errors import TraceError, first_line
 from hdecomp_ir.loader import LoadedModel, load_model
 from hdecomp_ir.opaque_rnn import opaque_rnns, restore_aten
+from hdecomp_ir.ops import GUARD_NAMES, op_info
 from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL, trial_seeds
+from hdecomp_ir.verification.numerics import compare
+from hdecomp_ir.verification.weights import collect_tensors
 
 
 @dataclass
@@ -58,8 +61,6 @@ class TracedGraph:
 
 PRIMARY = "torch.export(strict=False)"
 FALLBACK = "torch.export(strict=False, real tensors)"
-# Ops that only check a decision torch took on data-dependent values; the fallback drops them.
-_GUARD_OPS = ("_assert_scalar", "_assert_async", "sym_constrain_range", "sym_constrain_range_for_size")
 
 
 def trace(loaded: LoadedModel) -> TracedGraph:
@@ -97,14 +98,10 @@ def _check_specialization(traced: TracedGraph, real: LoadedModel, seeds: list[in
         torch.manual_seed(seed)
         inputs = real.module.get_inputs()
         with _quiet_tracing():
-            expected = pytree.tree_leaves(real.model(*inputs))
-            actual = pytree.tree_leaves(module(*inputs))
-        same = len(expected) == len(actual) and all(
-            not isinstance(e, torch.Tensor) or (
-                isinstance(a, torch.Tensor) and e.shape == a.shape and e.dtype == a.dtype
-                and torch.allclose(e, a, rtol=COMPOSITION_RTOL, atol=COMPOSITION_ATOL, equal_nan=True))
-            for e, a in zip(expected, actual))
-        if not same:
+            expected = real.model(*inputs)
+            actual = module(*inputs)
+        diffs, problems = compare(expected, actual, COMPOSITION_RTOL, COMPOSITION_ATOL)
+        if problems or not all(d.passed for d in diffs):
             raise TraceError(
                 f"forward() branches on tensor values and the inputs of seed {seed} take another "
                 f"branch than those of seed {seeds[0]} (decisions: "
@@ -237,10 +234,10 @@ def _drop_guards(graph: fx.Graph) -> list[str]:
     """
     decisions = []
     for node in list(graph.nodes):
-        name = getattr(node.target, "__name__", str(node.target)).split(".")[0]
-        if node.op == "call_function" and name in _GUARD_OPS:
+        if node.op == "call_function" and op_info(node.target).name in GUARD_NAMES:
             msg = next((a for a in node.args if isinstance(a, str)), "")
-            decisions.append(msg.split("expression ", 1)[-1].split(" on node")[0] or name)
+            decisions.append(msg.split("expression ", 1)[-1].split(" on node")[0]
+                             or op_info(node.target).name)
             graph.erase_node(node)
     graph.eliminate_dead_code()
     # `u0 >= 0` / `u0 <= 1` are value ranges torch notes along with a decision on u0: keep the decision.
@@ -251,12 +248,8 @@ def _drop_guards(graph: fx.Graph) -> list[str]:
 
 def tensor_aliases(model: nn.Module) -> dict[str, tuple[str, ...]]:
     """For each parameter or buffer reachable under several names (tied weights), all of them."""
-    groups: dict[int, list[str]] = {}
-    for mod_name, module in model.named_modules(remove_duplicate=False):
-        for local, tensor in [*module._parameters.items(), *module._buffers.items()]:
-            if tensor is not None:
-                groups.setdefault(id(tensor), []).append(f"{mod_name}.{local}" if mod_name else local)
-    return {name: tuple(names) for names in groups.values() if len(names) > 1 for name in names}
+    metas, _ = collect_tensors(model)
+    return {name: meta.names for meta in metas if len(meta.names) > 1 for name in meta.names}
 
 
 def _check_outputs(graph: fx.Graph, loaded: LoadedModel) -> None:

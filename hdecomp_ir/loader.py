@@ -109,16 +109,16 @@ def load_model(path: Path, class_name: str = "Model", *, device: str = "meta") -
     if cls is None or not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise UserInputError(f"no nn.Module class named {class_name!r}", where=str(path),
                              fix="name the class Model or pass --class NAME")
+    try:
+        model, init_inputs = _construct(cls, module, class_name, path, device)
+    except UserInputError:
+        if device != "meta":
+            raise
+        # Constructors that read tensor values (`[x.item() for x in torch.linspace(...)]` for
+        # drop-path rates) cannot run on meta: build on the CPU, then drop the values.
+        model, init_inputs = _construct(cls, module, class_name, path, "cpu")
+        _move_to_meta(model)
     with torch.device(device):
-        init_inputs = _call(module, "get_init_inputs", path)
-        try:
-            model = cls(*init_inputs)
-        except Exception as err:
-            if device != "meta":
-                raise _constructor_failed(class_name, err, path) from None
-            # Constructors that read tensor values (`[x.item() for x in torch.linspace(...)]`
-            # for drop-path rates) cannot run on meta: build on the CPU, then drop the values.
-            model = _build_on_cpu_then_meta(cls, module, class_name, path)
         inputs = _call(module, "get_inputs", path)
     for i, value in enumerate(inputs):
         if not _is_tensor_tree(value):
@@ -129,25 +129,26 @@ def load_model(path: Path, class_name: str = "Model", *, device: str = "meta") -
                        inputs=inputs, init_inputs=init_inputs, device=device)
 
 
-def _constructor_failed(class_name: str, err: BaseException, path: Path) -> UserInputError:
-    return UserInputError(f"{class_name}(*get_init_inputs()) raised {type(err).__name__}: "
-                          f"{first_line(err)}", where=str(path),
-                          fix="fix the constructor or get_init_inputs()")
-
-
-def _build_on_cpu_then_meta(cls: type, module: ModuleType, class_name: str, path: Path) -> nn.Module:
-    with torch.device("cpu"):
+def _construct(cls: type, module: ModuleType, class_name: str, path: Path,
+               device: str) -> tuple[nn.Module, list[Any]]:
+    """`cls(*get_init_inputs())` built on `device`, and the init inputs."""
+    with torch.device(device):
         init_inputs = _call(module, "get_init_inputs", path)
         try:
-            model = cls(*init_inputs)
+            return cls(*init_inputs), init_inputs
         except Exception as err:
-            raise _constructor_failed(class_name, err, path) from None
-    model = model.to("meta")
-    for sub in model.modules():  # plain tensor attributes (`self.h0 = torch.randn(...)`) too
+            raise UserInputError(f"{class_name}(*get_init_inputs()) raised {type(err).__name__}: "
+                                 f"{first_line(err)}", where=str(path),
+                                 fix="fix the constructor or get_init_inputs()") from None
+
+
+def _move_to_meta(model: nn.Module) -> None:
+    """Parameters, buffers and plain tensor attributes (`self.h0 = torch.randn(...)`) to meta."""
+    model.to("meta")
+    for sub in model.modules():
         for name, value in list(vars(sub).items()):
             if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter):
                 setattr(sub, name, value.to("meta"))
-    return model
 
 
 def _is_tensor_tree(value: Any) -> bool:

@@ -30,15 +30,9 @@ def _register() -> None:
         aten = getattr(torch.ops.aten, name).input
         schema = str(aten._schema).split("(", 1)[1]
         lib.define(f"{name}({schema}")
-        lib.impl(name, _eager(aten), "CompositeExplicitAutograd")
+        lib.impl(name, aten, "CompositeExplicitAutograd")
         torch.library.register_fake(f"hdecomp::{name}", _fake(name), lib=lib)
     _LIB = lib
-
-
-def _eager(aten: Any) -> Any:
-    def run(*args: Any) -> Any:
-        return aten(*args)
-    return run
 
 
 def _fake(name: str) -> Any:

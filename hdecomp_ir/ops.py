@@ -201,6 +201,11 @@ SIGN_PRESERVING_NAMES = frozenset({"mean", "sum", "amax", "amin", "max", "min", 
                                    "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
                                    "adaptive_avg_pool2d", "adaptive_avg_pool3d", "cumsum", "logsumexp"})
 
+# Runtime checks of a decision torch took on data-dependent values; the real-tensor fallback of
+# the front end fixes those decisions and drops these ops.
+GUARD_NAMES = frozenset({"_assert_scalar", "_assert_async", "sym_constrain_range",
+                         "sym_constrain_range_for_size"})
+
 # Metadata queries (sizes, dtypes, devices): no data is read or computed, so source code may use
 # them anywhere. The static anti-cheat reads this set.
 META_NAMES = frozenset({
