@@ -1,0 +1,86 @@
+"""
+Component: layer_norm_linear_512_fp32
+Source: /work/main/data/examples/simple_transformer.py
+Abstraction Level: layer
+Parent: simple_transformer
+Children: ['layer_norm_512_fp32', 'linear_512x8192_fp32']
+Instances: 1
+
+Operations: ['layer_norm', 'linear']
+
+Input Shapes:
+  - x: [4, 128, 512] dtype=torch.float32
+
+Output Shapes:
+  - output: [4, 128, 8192] dtype=torch.float32
+
+Weight Shapes:
+  - layer_norm.weight: [512] dtype=torch.float32
+  - layer_norm.bias: [512] dtype=torch.float32
+  - linear.weight: [8192, 512] dtype=torch.float32
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer_norm = nn.LayerNorm((512,), eps=1e-05, elementwise_affine=True, bias=True)
+        self.linear = nn.Linear(in_features=512, out_features=8192, bias=False)
+
+    def forward(self, x):
+        layer_norm = self.layer_norm(x)
+        linear = self.linear(layer_norm)
+        return linear
+
+
+def get_inputs():
+    return [torch.randn((4, 128, 512), dtype=torch.float32)]
+
+
+def get_init_inputs():
+    return []
+
+
+def get_expected_output_shape():
+    return [(4, 128, 8192)]
+
+
+# Masking with -inf (attention masks) makes infinities a correct output.
+ALLOW_INF = False
+
+
+def run_tests():
+    """Build the model, run it on get_inputs(), check the output shapes and finiteness."""
+    try:
+        model = Model(*get_init_inputs())
+        model.eval()
+        with torch.no_grad():
+            inputs = get_inputs()
+            output = model(*inputs)
+            outputs = [o for o in torch.utils._pytree.tree_leaves(output) if isinstance(o, torch.Tensor)]
+            for out in outputs:
+                assert out is not None, "Output is None"
+                if out.is_floating_point():
+                    assert not torch.isnan(out).any(), "Output contains NaN"
+                    assert ALLOW_INF or not torch.isinf(out).any(), "Output contains Inf"
+            actual = [tuple(o.shape) for o in outputs]
+            expected = [tuple(s) for s in get_expected_output_shape()]
+            assert actual == expected, f"Output shapes {actual} != expected {expected}"
+            print(f"Input shape(s): {[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)]}")
+            print(f"Output shape(s): {actual}")
+            print("PASS")
+            return True
+    except Exception as e:
+        print(f"FAIL: {e}")
+        import traceback
+        traceback.print_exc()
+        return False
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_tests() else 1)

@@ -1,0 +1,38 @@
+"""Step step_1_28_RMSNorm_to_kernels: 28_RMSNorm rewritten as calls of its 3 children plus data plumbing."""
+
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).parent / "children"))
+from mean_16x512x1024_fp32 import Model as Mean16x512x1024Fp32
+from mul_1024_fp32 import Model as Mul1024Fp32
+from sqrt_fp32 import Model as SqrtFp32
+
+
+class RefactoredModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mean = Mean16x512x1024Fp32()
+        self.sqrt = SqrtFp32()
+        self.mul = Mul1024Fp32()
+
+    def forward(self, x):
+        mul = x * x
+        mean = self.mean(mul)
+        add = mean + 1e-06
+        sqrt = self.sqrt(add)
+        div = x / sqrt
+        mul_1 = self.mul(div)
+        return mul_1
+
+
+def get_inputs():
+    return [torch.rand((16, 512, 1024), dtype=torch.float32) + 0.01]
+
+
+def get_init_inputs():
+    return []

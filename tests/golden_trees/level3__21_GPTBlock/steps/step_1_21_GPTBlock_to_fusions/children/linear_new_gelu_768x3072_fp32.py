@@ -1,0 +1,91 @@
+"""
+Component: linear_new_gelu_768x3072_fp32
+Source: /work/main/data/level3/21_GPTBlock.py
+Abstraction Level: fusion
+Parent: 21_GPTBlock
+Children: ['linear_768x3072_fp32', 'new_gelu_fp32']
+Instances: 1
+
+Operations: ['linear', 'new_gelu']
+
+Input Shapes:
+  - x: [8, 512, 768] dtype=torch.float32
+
+Output Shapes:
+  - output: [8, 512, 3072] dtype=torch.float32
+
+Weight Shapes:
+  - linear.weight: [3072, 768] dtype=torch.float32
+  - linear.bias: [3072] dtype=torch.float32
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(in_features=768, out_features=3072, bias=True)
+
+    def forward(self, x):
+        linear = self.linear(x)
+        mul = linear * 0.5
+        pow = torch.ops.aten.pow.Tensor_Scalar(linear, 3.0)
+        mul_1 = pow * 0.044715
+        add = linear + mul_1
+        mul_2 = add * 0.7978845608028654
+        tanh = torch.ops.aten.tanh.default(mul_2)
+        add_1 = tanh + 1.0
+        mul_3 = mul * add_1
+        return mul_3
+
+
+def get_inputs():
+    return [torch.randn((8, 512, 768), dtype=torch.float32)]
+
+
+def get_init_inputs():
+    return []
+
+
+def get_expected_output_shape():
+    return [(8, 512, 3072)]
+
+
+# Masking with -inf (attention masks) makes infinities a correct output.
+ALLOW_INF = False
+
+
+def run_tests():
+    """Build the model, run it on get_inputs(), check the output shapes and finiteness."""
+    try:
+        model = Model(*get_init_inputs())
+        model.eval()
+        with torch.no_grad():
+            inputs = get_inputs()
+            output = model(*inputs)
+            outputs = [o for o in torch.utils._pytree.tree_leaves(output) if isinstance(o, torch.Tensor)]
+            for out in outputs:
+                assert out is not None, "Output is None"
+                if out.is_floating_point():
+                    assert not torch.isnan(out).any(), "Output contains NaN"
+                    assert ALLOW_INF or not torch.isinf(out).any(), "Output contains Inf"
+            actual = [tuple(o.shape) for o in outputs]
+            expected = [tuple(s) for s in get_expected_output_shape()]
+            assert actual == expected, f"Output shapes {actual} != expected {expected}"
+            print(f"Input shape(s): {[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)]}")
+            print(f"Output shape(s): {actual}")
+            print("PASS")
+            return True
+    except Exception as e:
+        print(f"FAIL: {e}")
+        import traceback
+        traceback.print_exc()
+        return False
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_tests() else 1)

@@ -1,0 +1,106 @@
+"""
+Component: gru_768x128_fp32
+Source: /work/main/data/level3/25_GRU.py
+Abstraction Level: kernel
+Parent: root
+Children: []
+Instances: 1
+
+Operations: ['gru']
+
+Input Shapes:
+
+Output Shapes:
+  - output: [3, 16, 256] dtype=torch.float32
+
+Weight Shapes:
+  - gru_weight_ih_l0: [768, 128] dtype=torch.float32
+  - gru_weight_hh_l0: [768, 256] dtype=torch.float32
+  - gru_bias_ih_l0: [768] dtype=torch.float32
+  - gru_bias_hh_l0: [768] dtype=torch.float32
+  - gru_weight_ih_l1: [768, 256] dtype=torch.float32
+  - gru_weight_hh_l1: [768, 256] dtype=torch.float32
+  - gru_bias_ih_l1: [768] dtype=torch.float32
+  - gru_bias_hh_l1: [768] dtype=torch.float32
+  - gru_weight_ih_l2: [768, 256] dtype=torch.float32
+  - gru_weight_hh_l2: [768, 256] dtype=torch.float32
+  - gru_bias_ih_l2: [768] dtype=torch.float32
+  - gru_bias_hh_l2: [768] dtype=torch.float32
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru_weight_ih_l0 = nn.Parameter(torch.randn((768, 128), dtype=torch.float32))
+        self.gru_weight_hh_l0 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32))
+        self.gru_bias_ih_l0 = nn.Parameter(torch.randn((768,), dtype=torch.float32))
+        self.gru_bias_hh_l0 = nn.Parameter(torch.randn((768,), dtype=torch.float32))
+        self.gru_weight_ih_l1 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32))
+        self.gru_weight_hh_l1 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32))
+        self.gru_bias_ih_l1 = nn.Parameter(torch.randn((768,), dtype=torch.float32))
+        self.gru_bias_hh_l1 = nn.Parameter(torch.randn((768,), dtype=torch.float32))
+        self.gru_weight_ih_l2 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32))
+        self.gru_weight_hh_l2 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32))
+        self.gru_bias_ih_l2 = nn.Parameter(torch.randn((768,), dtype=torch.float32))
+        self.gru_bias_hh_l2 = nn.Parameter(torch.randn((768,), dtype=torch.float32))
+
+    def forward(self, x):
+        zeros = torch.ops.aten.zeros.default([3, 16, 256], dtype=torch.float32, device=x.device, pin_memory=False)
+        gru = torch.ops.aten.gru.input(x, zeros, [self.gru_weight_ih_l0, self.gru_weight_hh_l0, self.gru_bias_ih_l0, self.gru_bias_hh_l0, self.gru_weight_ih_l1, self.gru_weight_hh_l1, self.gru_bias_ih_l1, self.gru_bias_hh_l1, self.gru_weight_ih_l2, self.gru_weight_hh_l2, self.gru_bias_ih_l2, self.gru_bias_hh_l2], True, 3, 0.0, False, False, False)
+        getitem = gru[0]
+        getitem_1 = gru[1]
+        return getitem_1
+
+
+def get_inputs():
+    return [torch.randn((128, 16, 128), dtype=torch.float32)]
+
+
+def get_init_inputs():
+    return []
+
+
+def get_expected_output_shape():
+    return [(3, 16, 256)]
+
+
+# Masking with -inf (attention masks) makes infinities a correct output.
+ALLOW_INF = False
+
+
+def run_tests():
+    """Build the model, run it on get_inputs(), check the output shapes and finiteness."""
+    try:
+        model = Model(*get_init_inputs())
+        model.eval()
+        with torch.no_grad():
+            inputs = get_inputs()
+            output = model(*inputs)
+            outputs = [o for o in torch.utils._pytree.tree_leaves(output) if isinstance(o, torch.Tensor)]
+            for out in outputs:
+                assert out is not None, "Output is None"
+                if out.is_floating_point():
+                    assert not torch.isnan(out).any(), "Output contains NaN"
+                    assert ALLOW_INF or not torch.isinf(out).any(), "Output contains Inf"
+            actual = [tuple(o.shape) for o in outputs]
+            expected = [tuple(s) for s in get_expected_output_shape()]
+            assert actual == expected, f"Output shapes {actual} != expected {expected}"
+            print(f"Input shape(s): {[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)]}")
+            print(f"Output shape(s): {actual}")
+            print("PASS")
+            return True
+    except Exception as e:
+        print(f"FAIL: {e}")
+        import traceback
+        traceback.print_exc()
+        return False
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_tests() else 1)

@@ -1,0 +1,137 @@
+"""
+Component: attention_1024x1024_fp32
+Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Abstraction Level: layer
+Parent: 31_LlamaDecoderBlock
+Children: ['linear_1024x1024_fp32', 'linear_1024x256_fp32', 'linear_1024x256_fp32', 'mul_256x64_fp32_va829c3', 'mul_256x64_fp32_vcaaa22', 'mul_256x64_fp32_va829c3', 'mul_256x64_fp32_vcaaa22', 'matmul_add_256x256_fp32', 'softmax_4x16x256x256_fp32', 'matmul_4x16x256x256_4x16x256x64_fp32', 'linear_1024x1024_fp32']
+Instances: 1
+
+Operations: ['linear', 'linear', 'linear', 'mul', 'mul', 'mul', 'mul', 'matmul', 'add', 'softmax', 'matmul', 'linear']
+
+Input Shapes:
+  - x: [4, 256, 1024] dtype=torch.float32
+
+Output Shapes:
+  - output: [4, 256, 1024] dtype=torch.float32
+
+Weight Shapes:
+  - wq.weight: [1024, 1024] dtype=torch.float32
+  - wk.weight: [256, 1024] dtype=torch.float32
+  - wv.weight: [256, 1024] dtype=torch.float32
+  - cos_cached: [256, 64] dtype=torch.float32
+  - sin_cached: [256, 64] dtype=torch.float32
+  - causal_mask: [256, 256] dtype=torch.float32
+  - wo.weight: [1024, 1024] dtype=torch.float32
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wq = nn.Linear(in_features=1024, out_features=1024, bias=False)
+        self.wk = nn.Linear(in_features=1024, out_features=256, bias=False)
+        self.wv = nn.Linear(in_features=1024, out_features=256, bias=False)
+        self.wo = nn.Linear(in_features=1024, out_features=1024, bias=False)
+        self.register_buffer("cos_cached", torch.randn((256, 64), dtype=torch.float32), persistent=True)
+        self.register_buffer("sin_cached", torch.randn((256, 64), dtype=torch.float32), persistent=True)
+        self.register_buffer("causal_mask", torch.randn((256, 256), dtype=torch.float32), persistent=True)
+
+    def forward(self, x):
+        linear = self.wq(x)
+        view = linear.view([4, 256, 16, 64])
+        transpose = view.transpose(1, 2)
+        linear_1 = self.wk(x)
+        view_1 = linear_1.view([4, 256, 4, 64])
+        transpose_1 = view_1.transpose(1, 2)
+        linear_2 = self.wv(x)
+        view_2 = linear_2.view([4, 256, 4, 64])
+        transpose_2 = view_2.transpose(1, 2)
+        slice = torch.ops.aten.slice.Tensor(self.cos_cached, 0, 0, 256)
+        mul = transpose * slice
+        chunk = torch.ops.aten.chunk.default(transpose, 2, -1)
+        getitem = chunk[0]
+        getitem_1 = chunk[1]
+        neg = torch.ops.aten.neg.default(getitem_1)
+        cat = torch.ops.aten.cat.default([neg, getitem], -1)
+        slice_1 = torch.ops.aten.slice.Tensor(self.sin_cached, 0, 0, 256)
+        mul_1 = cat * slice_1
+        add = mul + mul_1
+        slice_2 = torch.ops.aten.slice.Tensor(self.cos_cached, 0, 0, 256)
+        mul_2 = transpose_1 * slice_2
+        chunk_1 = torch.ops.aten.chunk.default(transpose_1, 2, -1)
+        getitem_2 = chunk_1[0]
+        getitem_3 = chunk_1[1]
+        neg_1 = torch.ops.aten.neg.default(getitem_3)
+        cat_1 = torch.ops.aten.cat.default([neg_1, getitem_2], -1)
+        slice_3 = torch.ops.aten.slice.Tensor(self.sin_cached, 0, 0, 256)
+        mul_3 = cat_1 * slice_3
+        add_1 = mul_2 + mul_3
+        repeat_interleave = torch.ops.aten.repeat_interleave.self_int(add_1, 4, 1)
+        repeat_interleave_1 = torch.ops.aten.repeat_interleave.self_int(transpose_2, 4, 1)
+        transpose_3 = repeat_interleave.transpose(-2, -1)
+        matmul = torch.ops.aten.matmul.default(add, transpose_3)
+        div = matmul / 8.0
+        alias = torch.ops.aten.alias.default(self.causal_mask)
+        add_2 = div + alias
+        assert_tensor_metadata = torch.ops.aten._assert_tensor_metadata.default(add_2, dtype=torch.float32, device=x.device, layout=torch.strided)
+        to = torch.ops.aten.to.dtype(add_2, torch.float32)
+        softmax = torch.ops.aten.softmax.int(to, -1)
+        type_as = torch.ops.aten.type_as.default(softmax, add)
+        matmul_1 = torch.ops.aten.matmul.default(type_as, repeat_interleave_1)
+        transpose_4 = matmul_1.transpose(1, 2)
+        reshape = transpose_4.reshape([4, 256, -1])
+        linear_3 = self.wo(reshape)
+        return linear_3
+
+
+def get_inputs():
+    return [torch.randn((4, 256, 1024), dtype=torch.float32)]
+
+
+def get_init_inputs():
+    return []
+
+
+def get_expected_output_shape():
+    return [(4, 256, 1024)]
+
+
+# Masking with -inf (attention masks) makes infinities a correct output.
+ALLOW_INF = False
+
+
+def run_tests():
+    """Build the model, run it on get_inputs(), check the output shapes and finiteness."""
+    try:
+        model = Model(*get_init_inputs())
+        model.eval()
+        with torch.no_grad():
+            inputs = get_inputs()
+            output = model(*inputs)
+            outputs = [o for o in torch.utils._pytree.tree_leaves(output) if isinstance(o, torch.Tensor)]
+            for out in outputs:
+                assert out is not None, "Output is None"
+                if out.is_floating_point():
+                    assert not torch.isnan(out).any(), "Output contains NaN"
+                    assert ALLOW_INF or not torch.isinf(out).any(), "Output contains Inf"
+            actual = [tuple(o.shape) for o in outputs]
+            expected = [tuple(s) for s in get_expected_output_shape()]
+            assert actual == expected, f"Output shapes {actual} != expected {expected}"
+            print(f"Input shape(s): {[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)]}")
+            print(f"Output shape(s): {actual}")
+            print("PASS")
+            return True
+    except Exception as e:
+        print(f"FAIL: {e}")
+        import traceback
+        traceback.print_exc()
+        return False
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_tests() else 1)

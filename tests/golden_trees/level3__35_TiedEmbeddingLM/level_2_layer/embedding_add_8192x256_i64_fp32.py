@@ -1,0 +1,86 @@
+"""
+Component: embedding_add_8192x256_i64_fp32
+Source: /work/main/data/level3/35_TiedEmbeddingLM.py
+Abstraction Level: layer
+Parent: 35_TiedEmbeddingLM
+Children: ['embedding_8192x256_i64_fp32', 'add_128x256_fp32']
+Instances: 1
+
+Operations: ['embedding', 'add']
+
+Input Shapes:
+  - x: [4, 128] dtype=torch.int64
+
+Output Shapes:
+  - output: [4, 128, 256] dtype=torch.float32
+
+Weight Shapes:
+  - embedding.weight: [8192, 256] dtype=torch.float32
+  - pos: [128, 256] dtype=torch.float32
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(8192, 256)
+        self.pos = nn.Parameter(torch.randn((128, 256), dtype=torch.float32))
+
+    def forward(self, x):
+        embedding = torch.ops.aten.embedding.default(self.embedding.weight, x)
+        slice = torch.ops.aten.slice.Tensor(self.pos, 0, 0, 128)
+        add = embedding + slice
+        return add
+
+
+def get_inputs():
+    return [torch.randint(0, 8192, (4, 128), dtype=torch.int64)]
+
+
+def get_init_inputs():
+    return []
+
+
+def get_expected_output_shape():
+    return [(4, 128, 256)]
+
+
+# Masking with -inf (attention masks) makes infinities a correct output.
+ALLOW_INF = False
+
+
+def run_tests():
+    """Build the model, run it on get_inputs(), check the output shapes and finiteness."""
+    try:
+        model = Model(*get_init_inputs())
+        model.eval()
+        with torch.no_grad():
+            inputs = get_inputs()
+            output = model(*inputs)
+            outputs = [o for o in torch.utils._pytree.tree_leaves(output) if isinstance(o, torch.Tensor)]
+            for out in outputs:
+                assert out is not None, "Output is None"
+                if out.is_floating_point():
+                    assert not torch.isnan(out).any(), "Output contains NaN"
+                    assert ALLOW_INF or not torch.isinf(out).any(), "Output contains Inf"
+            actual = [tuple(o.shape) for o in outputs]
+            expected = [tuple(s) for s in get_expected_output_shape()]
+            assert actual == expected, f"Output shapes {actual} != expected {expected}"
+            print(f"Input shape(s): {[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)]}")
+            print(f"Output shape(s): {actual}")
+            print("PASS")
+            return True
+    except Exception as e:
+        print(f"FAIL: {e}")
+        import traceback
+        traceback.print_exc()
+        return False
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_tests() else 1)
