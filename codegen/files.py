@@ -20,8 +20,9 @@ from torch import fx
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.naming import identifier, kernel_op_label, module_prefix, module_repr, \
     module_slots, unique, weight_names
-from hdecomp_ir.ops import POSITIVE_DOMAIN_NAMES, SIGN_PRESERVING_NAMES, OpKind, op_info
+from hdecomp_ir.policy import POSITIVE_DOMAIN_NAMES, SIGN_PRESERVING_NAMES, OpKind, op_info
 from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL
+from hdecomp_ir.traced import flat_outputs
 from codegen.render import Callee, call, dotted, render_forward
 
 IMPORTS = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
@@ -152,8 +153,6 @@ def returned_tensors(ir: IR, comp: Component) -> list[fx.Node]:
     flattened, for the root; its outputs for the others)."""
     if comp is not ir.root:
         return ir.outputs(comp)
-    from hdecomp_ir.frontend import flat_outputs
-
     return [v for v in flat_outputs(ir.traced)
             if isinstance(v, fx.Node) and isinstance(value_type(v), TensorType)]
 

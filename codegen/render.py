@@ -20,7 +20,7 @@ from torch.utils import _pytree as pytree
 
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.naming import identifier, module_call_form, module_slots, unique, weight_names
-from hdecomp_ir.ops import op_name
+from hdecomp_ir.policy import op_name
 
 Expr = cst.BaseExpression
 

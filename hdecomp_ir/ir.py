@@ -20,9 +20,9 @@ from typing import Any, Iterator
 import torch
 from torch import fx
 
-from hdecomp_ir.frontend import TracedGraph
-from hdecomp_ir.ops import OpInfo, OpKind, op_info
+from hdecomp_ir.policy import OpInfo, OpKind, op_info
 from hdecomp_ir.spec import Level, dtype_code
+from hdecomp_ir.traced import TracedGraph
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import keyword
 import re
-from typing import Any
+from typing import Any, Callable, ContextManager
 
 import torch
 from torch import fx, nn
 
 from hdecomp_ir.ir import IR, Component, TensorType, snake_case, value_type
-from hdecomp_ir.ops import Pattern
+from hdecomp_ir.policy import Pattern
 from hdecomp_ir.spec import dtype_code
 
 
@@ -114,18 +114,17 @@ def module_call_form(ir: IR, kernel: Component) -> bool:
     key = (kernel.module_path, in_t, out_t)
     if key not in cache:
         cache[key] = _called_alone(ir.traced.model.get_submodule(kernel.module_path),  # type: ignore[union-attr]
-                                   in_t, out_t)
+                                   in_t, out_t, ir.traced.meta_calls)
     return cache[key]
 
 
-def _called_alone(mod: nn.Module, in_t: TensorType, out_t: TensorType) -> bool:
+def _called_alone(mod: nn.Module, in_t: TensorType, out_t: TensorType,
+                  meta_calls: Callable[[], ContextManager[Any]]) -> bool:
     """Does `mod(x)` on the meta device map the kernel's input type to its output type?"""
-    from hdecomp_ir.opaque_rnn import opaque_rnns
-
     if any(b.dtype != in_t.dtype and b.is_floating_point() for b in mod.parameters()):
         return False
     try:
-        with torch.no_grad(), opaque_rnns():
+        with torch.no_grad(), meta_calls():
             out = mod(torch.empty(in_t.shape, dtype=in_t.dtype, device="meta"))
     except Exception:
         return False

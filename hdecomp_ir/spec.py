@@ -91,6 +91,11 @@ def tolerance_for(dtypes: list[torch.dtype]) -> tuple[float, float]:
     return max((TOLERANCES.get(d, DEFAULT_TOLERANCE) for d in floats), key=lambda t: t[1])
 
 
+# hdecomp's own top-level packages: step code may import none of them (the verifier refuses
+# such an import statically and blocks it at run time).
+HDECOMP_PACKAGES = frozenset({"hdecomp", "hdecomp_ir", "frontend", "passes", "codegen",
+                              "tensors", "verifier", "workflow"})
+
 # Output layout (OUTPUT_SCHEMA).
 STEPS_DIR = "steps"
 VERIFICATION_DIR = "verification"

@@ -21,7 +21,7 @@ import re
 from torch import fx
 
 from hdecomp_ir.ir import IR, Component
-from hdecomp_ir.ops import is_builtin_leaf
+from hdecomp_ir.policy import is_builtin_leaf
 from hdecomp_ir.spec import Level
 
 # Containers are structure, not computation.

@@ -15,7 +15,7 @@ a second anchor. Opaque ops (RNNs, unknown ops) never fuse.
 from __future__ import annotations
 
 from hdecomp_ir.ir import IR, Component
-from hdecomp_ir.ops import Pattern
+from hdecomp_ir.policy import Pattern
 from hdecomp_ir.spec import FUSION_MAX_OPS, Level
 
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from fixture_paths import MODELS, TESTS
-from hdecomp_ir.cli import main
+from hdecomp.cli import main
 
 BAD = TESTS / "bad_inputs"
 
@@ -109,7 +109,7 @@ def _tree_snapshot(root: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_killed_lowering_leaves_the_old_tree(sig: int, tmp_path: Path) -> None:
     out = tmp_path / "tree"
-    cmd = [sys.executable, "-m", "hdecomp_ir.cli", "lower", str(MODELS / "tiny_transformer.py"),
+    cmd = [sys.executable, "-m", "hdecomp.cli", "lower", str(MODELS / "tiny_transformer.py"),
            "-o", str(out)]
     subprocess.run(cmd + ["--no-verify"], check=True, capture_output=True, timeout=300)
     (out / "agent_notes.md").write_text("hours of agent work")

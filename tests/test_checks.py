@@ -12,15 +12,15 @@ import pytest
 from click.testing import CliRunner
 
 from fixture_paths import MODELS
-from hdecomp_ir.checks.layout import check_layout
-from hdecomp_ir.checks.verify import freshness
-from hdecomp_ir.cli import main
+from workflow.layout import check_layout
+from workflow.verify_tree import freshness
+from hdecomp.cli import main
 
 STEP = "step_1_tiny_mlp_to_kernels"
 
 
 def lower(model: str, out: Path, *extra: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", "lower", str(MODELS / f"{model}.py"),
+    proc = subprocess.run([sys.executable, "-m", "hdecomp.cli", "lower", str(MODELS / f"{model}.py"),
                            "-o", str(out), *extra], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

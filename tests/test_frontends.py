@@ -15,12 +15,12 @@ from fixture_paths import MODELS
 
 
 def lower(model: str, out: Path) -> str:
-    proc = subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", "lower", str(MODELS / f"{model}.py"),
+    proc = subprocess.run([sys.executable, "-m", "hdecomp.cli", "lower", str(MODELS / f"{model}.py"),
                            "-o", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "composition: PASS" in proc.stdout, proc.stdout
     # every component file's own self-test too (`python file.py`), the root's included
-    tests = subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", "test", str(out)],
+    tests = subprocess.run([sys.executable, "-m", "hdecomp.cli", "test", str(out)],
                            capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     return proc.stdout
@@ -87,8 +87,8 @@ def test_fallback_decides_on_the_real_values_of_parameters() -> None:
     """torch's real-tensor export made up parameter values; the decision must be the real one."""
     import torch
 
-    from hdecomp_ir.driver import build_ir
-    from hdecomp_ir.loader import load_model
+    from workflow.lower import build_ir
+    from frontend.loader import load_model
     from hdecomp_ir.spec import BASE_SEED
 
     ir = build_ir(MODELS / "guarded_mlp.py", pass_names=[])
@@ -104,8 +104,8 @@ def test_opaque_rnns_trace_the_same_graph(monkeypatch) -> None:
     """Routing nn.GRU through the shape-only twin must not change what is traced."""
     import contextlib
 
-    from hdecomp_ir import frontend
-    from hdecomp_ir.driver import build_ir
+    from frontend import trace as frontend
+    from workflow.lower import build_ir
     from hdecomp_ir.printer import print_ir
 
     routed = build_ir(MODELS / "state_attr_gru.py", pass_names=[])

@@ -14,7 +14,7 @@ import pytest
 
 from codegen.emit import emit
 from fixture_paths import TESTS
-from hdecomp_ir.driver import build_ir
+from workflow.lower import build_ir
 
 DATA = TESTS.parent / "data"
 GOLDEN_TREES = TESTS / "golden_trees"

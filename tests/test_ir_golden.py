@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixture_paths import GOLDEN, MODELS
-from hdecomp_ir.driver import build_ir
+from workflow.lower import build_ir
 from hdecomp_ir.printer import print_ir
 
 CASES = sorted(p.stem for p in MODELS.glob("*.py"))

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from fixture_paths import MODELS
-from hdecomp_ir.cli import main
+from hdecomp.cli import main
 
 STRUCTURAL = ["tiny_mlp", "tiny_conv_block", "tiny_transformer", "tiny_vgg", "single_relu"]
 
 
 def lower(model: str, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", "lower",
+    return subprocess.run([sys.executable, "-m", "hdecomp.cli", "lower",
                            str(MODELS / f"{model}.py"), "-o", str(out), *extra],
                           capture_output=True, text=True, timeout=600)
 
@@ -171,7 +171,7 @@ def test_lower_fails_when_a_kernel_is_wrong(tmp_path: Path, monkeypatch: pytest.
         return text
 
     monkeypatch.setattr(emit, "component_module", wrong)
-    from hdecomp_ir.driver import LowerOptions, lower_model
+    from workflow.lower import LowerOptions, lower_model
 
     ok = lower_model(LowerOptions(model_file=MODELS / "tiny_mlp.py", output_dir=tmp_path / "bad"),
                      echo=lambda s: None)
@@ -184,7 +184,7 @@ def test_inputs_of_log_and_rsqrt_of_a_mean_are_positive_and_away_from_zero(tmp_p
     import libcst as cst
 
     from codegen.files import input_expr
-    from hdecomp_ir.driver import build_ir
+    from workflow.lower import build_ir
 
     model = tmp_path / "positive.py"
     model.write_text(

@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 from fixture_paths import MODELS
-from hdecomp_ir.cli import main
-from hdecomp_ir.driver import default_output_dir
-from hdecomp_ir.prompt import PROMPT_FILES, display_path, prompts_dir, template_text
+from hdecomp.cli import main
+from workflow.lower import default_output_dir
+from workflow.prompt import PROMPT_FILES, display_path, prompts_dir, template_text
 from hdecomp_ir.spec import DTYPE_CODES, Level
 
 REPO = Path(__file__).resolve().parent.parent
@@ -266,7 +266,7 @@ def run_documented(argv: list[str], **fill: str) -> subprocess.CompletedProcess:
             tok = tok.replace(f"<{key}>", value)
         assert "<" not in tok, f"unfilled placeholder in {tok}"
         args.append(tok)
-    return subprocess.run([sys.executable, "-m", "hdecomp_ir.cli", *args],
+    return subprocess.run([sys.executable, "-m", "hdecomp.cli", *args],
                           capture_output=True, text=True, timeout=600)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from codegen.emit import emit
-from hdecomp_ir.driver import build_ir
+from workflow.lower import build_ir
 from hdecomp_ir.spec import Level
 
 DATA = Path(__file__).resolve().parent.parent / "data"

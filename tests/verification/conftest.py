@@ -7,7 +7,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from hdecomp_ir.verification import StepOptions, StepVerifier
+from verifier import StepOptions, StepVerifier
 
 CORPUS = Path(__file__).parent / "corpus"
 

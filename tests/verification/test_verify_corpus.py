@@ -11,7 +11,7 @@ import pytest
 from pathlib import Path
 from typing import Callable
 
-from hdecomp_ir.verification import ALL_RULES, StepOptions, StepVerifier
+from verifier import ALL_RULES, StepOptions, StepVerifier
 
 CORPUS = Path(__file__).parent / "corpus"
 OptionsFactory = Callable[..., StepOptions]

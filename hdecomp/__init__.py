@@ -1,0 +1,1 @@
+"""The `hdecomp` command line, on top of every stage."""

@@ -1,0 +1,252 @@
+"""The `hdecomp` command line.
+
+Every command turns an `HdecompError` into one line on stderr and its exit code
+(0 all pass, 1 a check failed, 2 bad input); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from hdecomp_ir.errors import HdecompError, first_line
+
+EXIT_INTERNAL = 70
+
+
+class _State:
+    debug: bool = False
+
+
+def _report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command body; map errors to one line and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HdecompError as err:
+            if _State.debug:
+                traceback.print_exc()
+            click.echo(f"error: {err.one_line()}", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as err:  # a bug of ours: still one line unless --debug
+            if _State.debug:
+                traceback.print_exc()
+            click.echo(f"internal error: {type(err).__name__}: {first_line(err)} "
+                       "(rerun with --debug for the traceback and report it)", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def main(debug: bool) -> None:
+    """hdecomp: PyTorch model -> verified hierarchy of standalone unit tests."""
+    _State.debug = debug
+    # A kill (SIGTERM) unwinds like Ctrl-C, so half-built output is removed, never left mixed.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@main.command()
+@click.argument("model_file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), default=None,
+              help="Output directory (default: output/<source level>/<model name>/).")
+@click.option("--class", "class_name", default="Model", show_default=True,
+              help="Name of the nn.Module class in MODEL_FILE.")
+@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Where verification runs.")
+@click.option("--no-verify", is_flag=True, help="Emit the tree without running the equivalence pass.")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds loading and tracing the model may take.")
+@click.option("--memory-limit", type=float, default=None,
+              help="GiB loading and tracing may allocate (default: 80% of available memory).")
+@_report_errors
+def lower(model_file: Path, output_dir: Path | None, class_name: str, force: bool, device: str,
+          no_verify: bool, timeout: float, memory_limit: float | None) -> None:
+    """Lower MODEL_FILE into a verified draft decomposition."""
+    from workflow.lower import LowerOptions, lower_model
+
+    opts = LowerOptions(model_file=model_file, output_dir=output_dir, class_name=class_name,
+                        force=force, device=device, verify=not no_verify, timeout=timeout,
+                        memory_limit=int(memory_limit * 2**30) if memory_limit else None)
+    ok = lower_model(opts, echo=click.echo)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.argument("model_file", type=click.Path(path_type=Path))
+@click.option("--class", "class_name", default="Model", show_default=True)
+@click.option("--dump-dir", type=click.Path(path_type=Path), default=None,
+              help="Write NNN_<pass>.ir files here instead of printing.")
+@click.option("--passes", "pass_names", default=None,
+              help="Comma-separated pass names to run (default: the whole pipeline).")
+@_report_errors
+def ir(model_file: Path, class_name: str, dump_dir: Path | None, pass_names: str | None) -> None:
+    """Print the IR after each pass of the pipeline."""
+    from workflow.lower import dump_ir
+
+    names = [p.strip() for p in pass_names.split(",")] if pass_names else None
+    dump_ir(model_file, class_name=class_name, dump_dir=dump_dir, pass_names=names, echo=click.echo)
+
+
+@main.command("verify-step")
+@click.option("--original", required=True, type=click.Path(path_type=Path))
+@click.option("--refactored", required=True, type=click.Path(path_type=Path))
+@click.option("--output", type=click.Path(path_type=Path), default=None)
+@click.option("--weight-map", type=click.Path(path_type=Path), default=None)
+@click.option("--rtol", type=float, default=None)
+@click.option("--atol", type=float, default=None)
+@click.option("--trials", type=int, default=3, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds the untrusted code may run.")
+@_report_errors
+def verify_step(original: Path, refactored: Path, output: Path | None, weight_map: Path | None,
+                rtol: float | None, atol: float | None, trials: int, device: str,
+                timeout: float) -> None:
+    """Verify one agent-written step: anti-cheat, weight transfer, numerics."""
+    from verifier import StepOptions, verify_step as run_verify_step
+
+    result = run_verify_step(StepOptions(original=original, refactored=refactored, output=output,
+                                         weight_map=weight_map, rtol=rtol, atol=atol, trials=trials,
+                                         device=device, timeout=timeout))
+    click.echo(result.summary_line())
+    sys.exit(0 if result.passed else 1)
+
+
+# -- whole-directory checks (hdecomp_ir/checks) ---------------------------------------------------
+
+@main.command("verify")
+@click.argument("decomp_dir", type=click.Path(path_type=Path))
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("-j", "--jobs", type=int, default=2, show_default=True,
+              help="Interpreters running the component self-tests.")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds one step or one self-test may run.")
+@click.option("--rerun-all", is_flag=True, help="Re-verify every step, fresh PASS results included.")
+@click.option("--no-coverage", is_flag=True, help="Skip the op coverage check.")
+@_report_errors
+def verify_cmd(decomp_dir: Path, device: str, jobs: int, timeout: float, rerun_all: bool,
+               no_coverage: bool) -> None:
+    """Re-check a whole decomposition: steps (stale ones re-run), self-tests, composition,
+    coverage and the tree layout; writes the verification/ summaries."""
+    from workflow.verify_tree import VerifyOptions, verify_dir
+
+    report = verify_dir(VerifyOptions(out_dir=decomp_dir, device=device, jobs=jobs, timeout=timeout,
+                                      rerun_all=rerun_all, coverage=not no_coverage), echo=click.echo)
+    for line in report.failures:
+        click.echo(line)
+    passed = sum(1 for r in report.steps if r["verification_status"] == "PASS")
+    click.echo(f"steps: {passed}/{len(report.steps)} PASS ({len(report.reused)} fresh results reused, "
+               f"{len(report.rerun)} verified, {len(report.stale)} stale)")
+    click.echo(f"{'PASS' if report.ok else 'FAIL'}: {decomp_dir}")
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("test")
+@click.argument("decomp_dir", type=click.Path(path_type=Path))
+@click.option("-j", "--jobs", type=int, default=2, show_default=True)
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds one component file may run.")
+@click.option("--composition/--no-composition", default=True, show_default=True,
+              help="Also run verification/composition_test.py.")
+@_report_errors
+def test_cmd(decomp_dir: Path, jobs: int, timeout: float, composition: bool) -> None:
+    """Run every component file's self-test as `python file.py`; writes test_results.json."""
+    from workflow.selftest import run_test_command
+
+    ok = run_test_command(decomp_dir, jobs=jobs, timeout=timeout, composition=composition,
+                          echo=click.echo)
+    sys.exit(0 if ok else 1)
+
+
+@main.command("coverage")
+@click.option("--model", "model_file", required=True, type=click.Path(path_type=Path),
+              help="The original model file.")
+@click.option("--decomp-dir", type=click.Path(path_type=Path), default=None,
+              help="Count the L0 kernels of this decomposition, per instance.")
+@click.option("--children", "children", multiple=True,
+              help="A decomposed file (FILE or FILE:COUNT); repeat, or list more after it.")
+@click.argument("more_children", nargs=-1)
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Write coverage_report.json here.")
+@click.option("--class", "class_name", default="Model", show_default=True)
+@_report_errors
+def coverage_cmd(model_file: Path, decomp_dir: Path | None, children: tuple[str, ...],
+                 more_children: tuple[str, ...], output: Path | None, class_name: str) -> None:
+    """Compute-op coverage of MODEL by its decomposition (kernels counted per instance)."""
+    from workflow.coverage import run_coverage_command
+
+    ok = run_coverage_command(model_file, decomp_dir=decomp_dir,
+                              children=list(children) + list(more_children), output=output,
+                              class_name=class_name, echo=click.echo)
+    sys.exit(0 if ok else 1)
+
+
+# -- the agent workflow (hdecomp_ir/prompt.py, prompts/) -----------------------------------------
+
+@main.command("prompt")
+@click.argument("model_file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), default=None,
+              help="Output directory the agent works in (default: output/<source level>/<model name>/).")
+@click.option("--class", "class_name", default="Model", show_default=True,
+              help="Name of the nn.Module class in MODEL_FILE.")
+@click.option("--input-type", type=click.Choice(["single_file", "package", "repo"]),
+              default="single_file", show_default=True,
+              help="package/repo: MODEL_FILE is the self-contained wrapper the agent writes first.")
+@click.option("--source", default=None,
+              help="Where a package or repo model comes from (transformers:LlamaForCausalLM).")
+@_report_errors
+def prompt(model_file: Path, output_dir: Path | None, class_name: str, input_type: str,
+           source: str | None) -> None:
+    """Print the agent prompt for MODEL_FILE, filled in from prompts/AGENT_PROMPT_TEMPLATE.md."""
+    from workflow.prompt import PromptOptions, render_prompt
+
+    click.echo(render_prompt(PromptOptions(model_file=model_file, output_dir=output_dir,
+                                           class_name=class_name, input_type=input_type,
+                                           source=source)), nl=False)
+
+
+@main.command("batch")
+@click.argument("roots", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--lower", "lower_inputs", multiple=True, type=click.Path(path_type=Path),
+              help="Lower these model files (or every *.py in these folders) first; repeatable.")
+@click.option("-o", "--output-root", type=click.Path(path_type=Path), default=Path("output/batch"),
+              show_default=True, help="Where --lower writes the decompositions (one folder per model).")
+@click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Models at a time.")
+@click.option("--time-limit", type=float, default=1800.0, show_default=True,
+              help="Seconds per model (lower and verify together).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--report", "report_path", type=click.Path(path_type=Path), default=None,
+              help="Where to write batch_report.json.")
+@_report_errors
+def batch_cmd(roots: tuple[Path, ...], lower_inputs: tuple[Path, ...], output_root: Path, jobs: int,
+              time_limit: float, device: str, report_path: Path | None) -> None:
+    """Verify every decomposition under ROOTS (and lower --lower models first); one table."""
+    from workflow.batch import run_batch
+
+    ok = run_batch(list(roots), list(lower_inputs), output_root=output_root, jobs=jobs,
+                   limit=time_limit, device=device, report_path=report_path, echo=click.echo)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""What a front end hands the IR: one fx graph of the whole model and the facts about its boundary.
+
+The IR lifts a `TracedGraph`; it never imports a front end. Which placeholders are parameters,
+buffers, constants and user inputs, the output structure and the model (on the meta device) are
+all recorded here by whichever front end traced it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, ContextManager
+
+import torch
+from torch import fx, nn
+from torch.utils import _pytree as pytree
+
+
+@dataclass
+class TracedGraph:
+    """An fx graph of the whole model with the facts the IR needs about its boundary."""
+
+    graph: fx.Graph
+    frontend: str
+    user_inputs: list[str]                      # placeholder names, in forward() order
+    param_targets: dict[str, str]               # placeholder name -> parameter FQN
+    buffer_targets: dict[str, str]              # placeholder name -> buffer FQN
+    constant_targets: dict[str, str]            # placeholder name -> lifted constant name
+    persistent: dict[str, bool]                 # buffer FQN -> persistent
+    out_spec: Any                               # pytree spec of forward()'s return value
+    constants: dict[str, torch.Tensor] = field(default_factory=dict)
+    model: nn.Module | None = None
+    input_values: list[Any] = field(default_factory=list)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # tied tensor FQN -> all names
+    specialized: list[str] = field(default_factory=list)  # data-dependent decisions fixed by the fallback
+    program: Any = None                                   # the torch.export ExportedProgram
+    # How to run one of the model's modules on the meta device (the front end's opaque RNN
+    # twins keep that fast); the IR asks it when naming a module's call form.
+    meta_calls: Callable[[], ContextManager[Any]] = contextlib.nullcontext
+
+
+def flat_outputs(traced: TracedGraph) -> list[fx.Node | Any]:
+    """The output node's flat list of returned values."""
+    out = next(n for n in traced.graph.nodes if n.op == "output")
+    return list(pytree.tree_leaves(out.args[0]))

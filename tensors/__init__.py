@@ -1,0 +1,1 @@
+"""Tensor helpers below the front end and the verifier: collecting a model's tensors, comparing outputs."""

@@ -1,0 +1,1 @@
+"""Judging a step from the trusted side: numerics, degenerate outputs, the verdict."""

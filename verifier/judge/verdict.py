@@ -1,0 +1,306 @@
+"""The verdict: worker B's files and the original's outputs in, failures and numbers out.
+
+Nothing a worker reports is taken on faith where the parent can check it: the weight plan is
+recomputed from metadata, outputs are loaded with `weights_only=True` and compared here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from verifier.judge import numerics
+from verifier.options import OriginalRun, ResolvedStep, StepOptions, relative_name
+from verifier.report import StepResult, Violation
+from verifier.runtime.sandbox import JobOutcome
+from verifier.weights import TensorMeta, plan_transfer
+
+FUSION_MIN_OPS, FUSION_MAX_OPS_RULE = 2, 5
+
+
+STAGE_TEXT = {"load": "loading", "construct": "being constructed", "inputs": "making inputs",
+               "forward": "running forward", "internal": "being verified"}
+
+
+def last_phase(job_dir: Path) -> str:
+    """Where a worker was when it stopped, from its events file."""
+    try:
+        lines = (job_dir / "events.jsonl").read_text().strip().splitlines()
+        last = json.loads(lines[-1])
+    except (OSError, IndexError, json.JSONDecodeError):
+        return "before loading the files"
+    phase = {"load": "loading the files", "memory": "estimating memory",
+             "construct": "constructing the model", "transfer": "transferring weights",
+             "inputs": "making inputs", "forward": "running forward"}.get(last["phase"], last["phase"])
+    trial = f" (trial {last['trial']})" if "trial" in last else ""
+    return f"stopped while {phase}{trial}"
+
+
+def log_tail(job_dir: Path, chars: int = 600) -> str:
+    try:
+        text = (job_dir / "worker.log").read_text(errors="replace").strip()
+    except OSError:
+        return ""
+    return f"Worker log: …{text[-chars:]}" if text else ""
+
+
+class Judge:
+    """Turns worker B's files into the verdict."""
+
+    def __init__(self, opts: StepOptions, step: ResolvedStep, original: OriginalRun, result: StepResult,
+                 job_dir: Path, rtol: float, atol: float, input_dtypes: list[torch.dtype]) -> None:
+        self.opts, self.step, self.original, self.result = opts, step, original, result
+        self.job_dir, self.rtol, self.atol = job_dir, rtol, atol
+        self.input_dtypes = input_dtypes
+        self.runtime: list[Violation] = []
+
+    def fail(self, violation: Violation) -> None:
+        self.result.failures.append(violation)
+        if violation.stage == "anticheat":
+            self.runtime.append(violation)
+
+    def run(self, outcome: JobOutcome, data: dict[str, Any] | None) -> None:
+        result = self.result
+        result.numerical_comparison = {"status": "SKIPPED", "rtol": self.rtol, "atol": self.atol,
+                                       "input_dtype": _input_dtype(self.input_dtypes),
+                                       "num_trials": len(self.step.seeds), "trials": [],
+                                       "worker_threads": self.opts.threads or
+                                       (1 if self.step.device == "cpu" else None)}
+        result.weight_transfer = {"status": "SKIPPED"}
+        if outcome.timed_out:
+            self.fail(Violation("timeout", f"the refactored step did not finish within "
+                                f"{self.opts.timeout:g} s ({last_phase(self.job_dir)}); it was "
+                                "stopped", None, None, "run"))
+        elif data is None:
+            self.fail(Violation("killed", f"the refactored step's process ended (exit "
+                                f"{outcome.returncode}) without a result. {log_tail(self.job_dir)}",
+                                None, None, "run"))
+        else:
+            self._judge(data)
+        result.anticheat["runtime_violations"] = [v.to_json() for v in self.runtime]
+        result.anticheat["parameter_violations"] += [
+            v.to_json() for v in self.runtime if v.rule == "parameter_outside_child"]
+        if self.runtime:
+            result.anticheat["status"] = "FAIL"
+        result.status = "PASS" if not result.failures else "FAIL"
+
+    def _judge(self, data: dict[str, Any]) -> None:
+        for blocked in data.get("blocked_imports", []):
+            self.fail(Violation("blocked_import", f"tried to import {blocked}", None, None))
+        if not self._transfer(data):
+            return
+        error = data.get("error")
+        if error:
+            self._crash(error, data)
+            return
+        self._runtime(data)
+        self._numerics(data)
+
+    def _crash(self, error: dict[str, Any], data: dict[str, Any]) -> None:
+        if error["type"] == "ImportError" and data.get("blocked_imports"):
+            return  # reported as blocked_import already
+        stage = {"load": "loading refactored.py and building RefactoredModel",
+                 "forward": f"running forward (trial {data.get('trial', 0)})"}.get(error["stage"],
+                                                                                  error["stage"])
+        code = f" `{error['code']}`" if error.get("code") else ""
+        self.fail(Violation("crash", f"{error['type']} while {stage}:{code} {error['message']}",
+                            error.get("file"), error.get("line"), "run"))
+
+    def _transfer(self, data: dict[str, Any]) -> bool:
+        """Recompute the weight plan from metadata and judge it; False stops the verdict here."""
+        result = self.result
+        if "metas" not in data:
+            return True  # failed before building the model: reported as a crash
+        orig_metas = [TensorMeta.from_json(m) for m in self.original.result["metas"]]
+        ref_metas = [TensorMeta.from_json(m) for m in data["metas"]]
+        map_file = relative_name(self.step.weight_map_path, self.step.step_dir) if self.step.weight_map_path else ""
+        plan = plan_transfer(orig_metas, ref_metas, self.step.weight_map, map_file=map_file,
+                             used_original=self.original.result["used"])
+        random_buffers = set(data.get("random_buffers", []))
+        failures: list[Violation] = list(plan.errors)
+        if not plan.same_as(data.get("plan", {})):
+            failures.append(Violation("tampered", "the worker applied a weight plan that differs "
+                                      "from the verifier's", None, None, "weight_transfer"))
+        params = {m.name for m in ref_metas if m.kind == "param"}
+        for name in plan.unmapped_refactored:
+            meta = next(m for m in ref_metas if m.name == name)
+            if name in params or name in random_buffers:
+                what = "parameter" if name in params else "randomly initialised buffer"
+                failures.append(Violation(
+                    "unmapped_refactored", f"refactored {what} '{name}' {list(meta.shape)} receives "
+                    "no weight from the original (it would keep its own init); map it in "
+                    "weight_map.json", None, None, "weight_transfer"))
+            else:
+                result.warnings.append(f"refactored buffer '{name}' receives no value from the "
+                                       "original; it is deterministic, so its own value is used")
+        orig_by_name = {m.name: m for m in orig_metas}
+        kept = set(self.original.result.get("kept", []))
+        for name in plan.unmapped_original:
+            meta = orig_by_name[name]
+            if meta.kind == "buffer" and name in kept:
+                # Its value is the original's own (a mask, an index table): the refactored may
+                # rebuild it, and the numerics decide whether it did so correctly.
+                result.warnings.append(f"original buffer '{name}' is not transferred; the "
+                                       "refactored model must rebuild the same values")
+                continue
+            failures.append(Violation(
+                "unmapped_original", f"original {meta.kind} '{name}' {list(meta.shape)} is used by "
+                "the original's forward but nothing in the refactored model receives it",
+                None, None, "weight_transfer"))
+        used = set(self.original.result["used"])
+        for meta in orig_metas:
+            if meta.name not in plan.assignments and not any(n in used for n in meta.names) and \
+                    not meta.name.endswith("num_batches_tracked"):
+                result.warnings.append(f"original {meta.kind} '{meta.name}' is not used by its "
+                                       "forward and is not transferred")
+        result.weight_transfer = {
+            "status": "FAIL" if failures else "OK", "method": plan.method(),
+            "mapped_count": plan.mapped_count,
+            "unmapped_original": plan.unmapped_original,
+            "unmapped_refactored": plan.unmapped_refactored,
+            "weight_map_file": map_file or None,
+            "reinit_seed": self.original.result.get("reinit_seed"),
+            "kept_original": self.original.result.get("kept", []),
+            "mapping": plan.assignments,
+        }
+        for violation in failures:
+            self.fail(violation)
+        return not failures
+
+    def _runtime(self, data: dict[str, Any]) -> None:
+        for v in data.get("violations", []):
+            count = f" (seen {v['count']} times)" if v.get("count", 1) > 1 else ""
+            code = f" `{v['code']}`" if v.get("code") else ""
+            self.fail(Violation(v["rule"], f"{v['message']}{count}{code}", v.get("file"), v.get("line")))
+        orig_random = self.original.result.get("random_ops", [])
+        if data.get("random_ops") and not orig_random:
+            self.fail(Violation("random_op", f"random ops {', '.join(data['random_ops'])} ran during "
+                                "an eval-mode forward; the original draws nothing (dropout in "
+                                "training mode?)", None, None))
+        seen: set[tuple[str, str]] = set()
+        orig_ops = self.original.result.get("ops", [])
+        for trial in data.get("trials", []):
+            if trial.get("training"):
+                names = ", ".join(trial["training"][:5])
+                key = ("training", names)
+                if key not in seen:
+                    seen.add(key)
+                    self.fail(Violation("training_mode", f"modules in training mode after the "
+                                        f"forward: {names}; the verifier runs in eval mode", None, None))
+            for call in trial.get("calls", []):
+                self._child_rules(call, orig_ops, seen)
+        calls = data["trials"][0]["calls"] if data.get("trials") else []
+        self.result.anticheat["child_calls"] = calls
+
+    def _child_rules(self, call: dict[str, Any], orig_ops: list[str], seen: set) -> None:
+        level, count, ops = call.get("level"), call["count"], call["ops"]
+        where = f"child `{call['child']}`"
+        ops_text = ", ".join(ops) if ops else "none"
+        if level == "kernel" and count > 1:
+            rule, message = "kernel_not_single_op", (
+                f"{where} is declared a kernel but performs {count} logical ops ({ops_text}); a "
+                "kernel is one op: split it, or declare it a fusion")
+        elif level == "fusion" and count > FUSION_MAX_OPS_RULE:
+            rule, message = "fusion_op_count", (
+                f"{where} is declared a fusion but performs {count} ops ({ops_text}); a fusion has "
+                f"{FUSION_MIN_OPS}-{FUSION_MAX_OPS_RULE}: split it, or declare it a layer")
+        elif level == "fusion" and count < FUSION_MIN_OPS:
+            # Over-labelling a kernel hides nothing: say so, do not fail.
+            note = (f"{where} ({call.get('file')}) is declared a fusion but performs {count} "
+                    f"op(s) ({ops_text}); it is a kernel")
+            if note not in self.result.warnings:
+                self.result.warnings.append(note)
+            return
+        elif level != "kernel" and len(orig_ops) >= 2 and len(ops) >= len(orig_ops):
+            rule, message = "wraps_original", (
+                f"{where} performs {len(ops)} ops, all of the original's {len(orig_ops)}: the step "
+                "does not decompose anything")
+        else:
+            return
+        key = (rule, call["child"])
+        if key not in seen:
+            seen.add(key)
+            self.fail(Violation(rule, message, call.get("file"), None))
+
+    def _numerics(self, data: dict[str, Any]) -> None:
+        result, original = self.result, self.original
+        num = result.numerical_comparison
+        trials_done = data.get("trials", [])
+        failures: list[Violation] = []
+        reported: set[tuple[str, str]] = set()
+        max_diff = 0.0
+        for index, seed in enumerate(self.step.seeds[:len(trials_done)]):
+            ref_out = torch.load(self.job_dir / f"ref_out_{index}.pt", weights_only=True)
+            ref_after = torch.load(self.job_dir / f"ref_after_{index}.pt", weights_only=True)
+            pristine = torch.load(original.data_dir / f"inputs_{index}.pt", weights_only=True)
+            orig_out = original.outputs[index]
+            diffs, problems = numerics.compare(orig_out, ref_out, self.rtol, self.atol)
+            problems += numerics.degenerate(orig_out, ref_out, pristine)
+            mutated = original.result["trials"][index]["mutated"]
+            problems += numerics.input_changes(pristine, ref_after, original.after[index], mutated,
+                                               self.rtol, self.atol)
+            for diff in diffs:
+                if not diff.passed:
+                    problems.append(Violation("numerics", _diff_message(diff, index, seed, self.rtol,
+                                                                        self.atol), None, None, "numerics"))
+            trial_max = max((d.max_abs for d in diffs), default=0.0)
+            trial_rel = max((d.max_rel for d in diffs), default=0.0)
+            max_diff = max(max_diff, trial_max)
+            num["trials"].append({"trial": index, "seed": seed, "max_diff": _json_number(trial_max),
+                                  "max_rel_diff": _json_number(trial_rel), "pass": not problems,
+                                  "leaves": [d.to_json() for d in diffs],
+                                  "problems": [p.message for p in problems]})
+            for problem in problems:
+                # One report per rule and output leaf (or input): later trials repeat the first.
+                words = problem.message.split(" ")
+                subject = " ".join(words[:2]) if words[0] == "input" else words[0]
+                key = (problem.rule, subject.rstrip(":"))
+                if key not in reported:
+                    reported.add(key)
+                    failures.append(problem)
+        magnitude = numerics.magnitude(original.outputs, self.atol)
+        num["output_magnitude"] = magnitude
+        num["max_diff_across_trials"] = _json_number(max_diff)
+        if magnitude["weak"]:
+            result.warnings.append(
+                f"weak signal: the original's outputs never exceed {magnitude['max_abs']:.3g}, "
+                f"under {numerics.WEAK_SIGNAL_FACTOR:g}x atol ({self.atol:g}); the comparison "
+                "says little about this step")
+        if failures and any(f.rule == "numerics" for f in failures):
+            fp_file = self.job_dir / "ref_fp.pt"
+            if fp_file.exists() and original.fingerprints:
+                child_fps = torch.load(fp_file, weights_only=True)
+                divergence = numerics.first_divergence(original.fingerprints, child_fps,
+                                                       self.rtol, self.atol)
+                if divergence:
+                    num["divergence"] = divergence
+                    failures = [Violation(f.rule, f"{f.message}; {divergence['message']}", f.file,
+                                          f.line, f.stage) if f.rule == "numerics" and i == 0 else f
+                                for i, f in enumerate(failures)]
+        num["status"] = "FAIL" if failures else "PASS"
+        for failure in failures:
+            self.fail(failure)
+
+
+def _json_number(value: float) -> float | str:
+    """JSON has no inf or nan: write those as strings."""
+    return value if math.isfinite(value) else str(value)
+
+
+def _input_dtype(dtypes: list[torch.dtype]) -> str:
+    floats = [d for d in dtypes if d.is_floating_point]
+    return str((floats or dtypes or [torch.float32])[0])
+
+
+def _diff_message(diff: numerics.LeafDiff, index: int, seed: int, rtol: float, atol: float) -> str:
+    where = f" at {diff.worst_index}" if diff.worst_index else ""
+    values = ""
+    if diff.ref_value is not None:
+        values = f" (refactored {diff.ref_value:.6g}, original {diff.orig_value:.6g})"
+    return (f"{diff.path} {diff.shape} differs in trial {index} (seed {seed}): max abs diff "
+            f"{diff.max_abs:.3g}, max rel diff {diff.max_rel:.3g}{where}{values}; rtol {rtol:g}, "
+            f"atol {atol:g}")

@@ -1,0 +1,1 @@
+"""Running untrusted step code: the sandboxed worker, its guards and memory estimates."""

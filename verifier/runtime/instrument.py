@@ -1,0 +1,416 @@
+"""Run-time instruments: where execution is, what it computes, what it touches.
+
+- `Scope` keeps a stack of frames pushed by module forward hooks: a CHILD frame for each call of
+  a module whose class comes from children/, BUILTIN frames for torch.nn leaf modules and
+  SEMANTIC frames for custom modules named after one function (RMSNorm …) inside a child.
+- `OpCounter` (a TorchFunctionMode) counts logical ops per child call: a builtin leaf module is
+  one op, a valid semantic module is one op, otherwise each compute call at the torch level is one.
+- `RefactoredGuard` (a TorchDispatchMode) judges every aten op that runs outside all CHILD
+  frames against the op table, whatever Python syntax produced it, and notes random ops.
+- `OriginalRecorder` (a TorchDispatchMode) notes which parameters the original's forward reads,
+  its random ops and, for one trial, a fingerprint of every intermediate value.
+- `MemoryTracker` measures the peak of live intermediate bytes of a forward on the meta device.
+
+Everything here runs in the worker process. The verifier's own tensor work inside hooks is
+wrapped in `Scope.internal()` so the instruments do not judge themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from hdecomp_ir.policy import OpKind, is_builtin_leaf, op_info
+from verifier.static.classify import (ESCAPE_NAMES, SEMANTIC_MAX_OPS, callable_name,
+                                              info_for_callable, is_anchor, is_semantic_name,
+                                              is_view_callable)
+
+CHILD, BUILTIN, SEMANTIC = "child", "builtin", "semantic"
+FINGERPRINT_SAMPLES = 32
+
+
+@dataclass
+class Frame:
+    """One module call in progress."""
+
+    kind: str
+    name: str
+    cls: str
+    file: str | None = None
+    level: str | None = None
+    semantic: bool = False
+    ops: list[str] = field(default_factory=list)
+    anchors: int = 0
+    compute_seen: bool = False
+    anchor_seen: bool = False
+
+
+@dataclass
+class ChildCall:
+    """A finished call of a child module and the logical ops it performed."""
+
+    name: str
+    file: str | None
+    level: str | None
+    index: int
+    ops: list[str]
+    count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"child": self.name, "file": self.file, "level": self.level, "call": self.index,
+                "ops": self.ops, "count": self.count}
+
+
+class Scope:
+    """The frame stack and what was recorded in it."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.child_depth = 0
+        self._internal = 0
+        self.calls: list[ChildCall] = []
+        self.on_child_exit: Callable[[Frame, Any], None] | None = None
+        # Storage keys of the model's parameters: plumbing or arithmetic on a weight is an op.
+        self.param_keys: set[int] = set()
+        # Storage keys of buffers and of values computed from weights and buffers alone: such
+        # input-independent preprocessing (-exp(A_log), mask == 0) is no op of its own.
+        self.weight_keys: set[int] = set()
+
+    @property
+    def busy(self) -> bool:
+        """True while the verifier's own code runs tensor ops."""
+        return self._internal > 0
+
+    @contextlib.contextmanager
+    def internal(self) -> Iterator[None]:
+        self._internal += 1
+        try:
+            yield
+        finally:
+            self._internal -= 1
+
+    def push(self, frame: Frame) -> None:
+        self.frames.append(frame)
+        if frame.kind == CHILD:
+            self.child_depth += 1
+
+    def pop(self, frame: Frame, output: Any) -> None:
+        # A frame left by an exception inside a hookless call may sit above ours: unwind to it.
+        while self.frames:
+            top = self.frames.pop()
+            if top.kind == CHILD:
+                self.child_depth -= 1
+            if top is frame:
+                break
+        parent = self.frames[-1] if self.frames else None
+        if frame.kind == BUILTIN:
+            if frame.compute_seen and parent is not None:
+                parent.ops.append(frame.cls)
+                parent.anchors += int(frame.anchor_seen)
+        elif frame.kind == SEMANTIC:
+            if parent is not None:
+                if frame.ops and frame.anchors == 0 and len(frame.ops) <= SEMANTIC_MAX_OPS:
+                    parent.ops.append(frame.cls)
+                else:
+                    parent.ops.extend(frame.ops)
+                    parent.anchors += frame.anchors
+        elif frame.kind == CHILD:
+            # A kernel named after one function (rms_norm, gelu) is one op; a fusion's ops count.
+            semantic_ok = frame.semantic and frame.level == "kernel" and frame.anchors == 0 and \
+                0 < len(frame.ops) <= SEMANTIC_MAX_OPS
+            count = 1 if semantic_ok else len(frame.ops)
+            self.calls.append(ChildCall(frame.name, frame.file, frame.level, len(self.calls),
+                                        list(frame.ops), count))
+            if self.on_child_exit is not None:
+                with self.internal():
+                    self.on_child_exit(frame, output)
+
+    def innermost(self) -> Frame | None:
+        return self.frames[-1] if self.frames else None
+
+    def weight_only(self, args: tuple, kwargs: dict) -> bool:
+        """Whether every tensor operand is a weight, a buffer or computed from those alone."""
+        tensors = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+        return bool(tensors) and all(storage_key(t) in self.weight_keys for t in tensors)
+
+    def note_weight_values(self, out: Any) -> None:
+        """Remember the storages of values computed from weights alone."""
+        for leaf in tree_leaves(out):
+            if isinstance(leaf, torch.Tensor):
+                key = storage_key(leaf)
+                if key is not None:
+                    self.weight_keys.add(key)
+
+    def count_call(self, func: Any, args: tuple, kwargs: dict) -> None:
+        """Attribute one torch-level call to the innermost counting frame."""
+        frame = self.innermost()
+        if frame is None:
+            return
+        if self.weight_only(args, kwargs):
+            return
+        info = info_for_callable(func)
+        if frame.kind == BUILTIN:
+            if info is not None and info.kind is OpKind.COMPUTE:
+                frame.compute_seen = True
+                frame.anchor_seen |= is_anchor(info)
+            return
+        if info is None:
+            return
+        if info.kind is not OpKind.COMPUTE:
+            # Plumbing and scaling by a constant are free; arithmetic between two tensors, and
+            # any data-moving op on a weight (cat with a cls token), is an op of this child.
+            tensors = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+            on_weight = any(storage_key(t) in self.param_keys for t in tensors)
+            if info.kind is OpKind.PLUMBING and (not on_weight or is_view_callable(func)):
+                return
+            if info.kind is OpKind.ARITH and not on_weight and \
+                    sum(1 for t in tensors if t.dim() > 0) < 2:
+                return
+        frame.ops.append(info.name)
+        frame.anchors += int(is_anchor(info))
+
+
+def attach_hooks(model: torch.nn.Module, scope: Scope,
+                 classify: Callable[[str, torch.nn.Module, bool], Frame | None]) -> list[Any]:
+    """Register pre/post forward hooks that push and pop frames; returns the handles.
+
+    `classify(name, module, inside_child)` returns a frame template or None (no frame).
+    """
+    handles: list[Any] = []
+
+    def visit(prefix: str, module: torch.nn.Module, inside_child: bool) -> None:
+        template = classify(prefix, module, inside_child)
+        if template is not None:
+            handles.extend(_hook(module, scope, template))
+        now_inside = inside_child or (template is not None and template.kind == CHILD)
+        if template is not None and template.kind == BUILTIN:
+            return
+        for name, sub in module.named_children():
+            visit(f"{prefix}.{name}" if prefix else name, sub, now_inside)
+
+    visit("", model, False)
+    return handles
+
+
+def _hook(module: torch.nn.Module, scope: Scope, template: Frame) -> list[Any]:
+    stack: list[Frame] = []
+
+    def pre(mod: torch.nn.Module, args: Any) -> None:
+        frame = Frame(template.kind, template.name, template.cls, template.file, template.level,
+                      template.semantic)
+        stack.append(frame)
+        scope.push(frame)
+
+    def post(mod: torch.nn.Module, args: Any, output: Any) -> None:
+        if stack:
+            scope.pop(stack.pop(), output)
+
+    return [module.register_forward_pre_hook(pre),
+            module.register_forward_hook(post, always_call=True)]
+
+
+def frame_for(name: str, module: torch.nn.Module, inside_child: bool) -> Frame | None:
+    """Frames inside a child (or inside the original): builtin leaves and semantic modules."""
+    if not inside_child:
+        return None
+    cls = type(module).__name__
+    if is_builtin_leaf(module):
+        return Frame(BUILTIN, name, f"nn.{cls}")
+    if not type(module).__module__.startswith("torch.") and is_semantic_name(cls):
+        return Frame(SEMANTIC, name, cls)
+    return None
+
+
+class OpCounter(TorchFunctionMode):
+    """Counts logical ops inside frames; outside children it flags escapes to Python."""
+
+    def __init__(self, scope: Scope, on_escape: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.scope = scope
+        self.on_escape = on_escape
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if self.scope.busy:
+            return func(*args, **kwargs)
+        if self.scope.child_depth == 0 and self.on_escape is not None:
+            name = callable_name(func)
+            if name in ESCAPE_NAMES:
+                self.on_escape(name)
+        self.scope.count_call(func, args, kwargs)
+        weight_only = self.scope.weight_only(args, kwargs)
+        out = func(*args, **kwargs)
+        if weight_only:
+            self.scope.note_weight_values(out)
+        return out
+
+
+def storage_key(tensor: torch.Tensor) -> int | None:
+    """Identity of a tensor's storage (views share it); None where there is none."""
+    try:
+        ptr = tensor.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError):
+        return None
+    return ptr or None
+
+
+def source_location(roots: list[Path]) -> tuple[str | None, int | None, str | None]:
+    """The innermost stack frame in one of `roots`' files: (path, line, source text)."""
+    return locate(traceback.extract_stack(), roots)
+
+
+def locate(frames: traceback.StackSummary,
+           roots: list[Path]) -> tuple[str | None, int | None, str | None]:
+    """The innermost of `frames` in one of `roots`' files: (relative path, line, source text)."""
+    for entry in reversed(frames):
+        path = Path(entry.filename)
+        for root in roots:
+            try:
+                rel = path.resolve().relative_to(root)
+            except (ValueError, OSError):
+                continue
+            return rel.as_posix(), entry.lineno, (entry.line or "").strip()
+    return None, None, None
+
+
+class RefactoredGuard(TorchDispatchMode):
+    """Judges aten ops outside children; records random ops everywhere."""
+
+    def __init__(self, scope: Scope, param_keys: dict[int, str], roots: list[Path]) -> None:
+        super().__init__()
+        self.scope = scope
+        self.param_keys = param_keys
+        self.roots = roots
+        self.violations: dict[tuple, dict[str, Any]] = {}
+        self.random_ops: list[str] = []
+
+    def report(self, rule: str, op: str, message: str) -> None:
+        file, line, text = source_location(self.roots)
+        key = (rule, op, file, line)
+        entry = self.violations.get(key)
+        if entry is None:
+            self.violations[key] = {"rule": rule, "op": op, "file": file, "line": line,
+                                    "code": text, "message": message, "count": 1}
+        else:
+            entry["count"] += 1
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        if not self.scope.busy:
+            if torch.Tag.nondeterministic_seeded in func.tags:
+                self.random_ops.append(str(func))
+            if self.scope.child_depth == 0:
+                self._judge(func, args, kwargs)
+        return func(*args, **kwargs)
+
+    def _judge(self, func: Any, args: tuple, kwargs: dict) -> None:
+        info = op_info(func)
+        if info.kind is OpKind.COMPUTE:
+            self.report("compute_outside_child", str(func),
+                        f"{func} ran outside every child module: move this computation into a child")
+            return
+        for leaf in tree_leaves((args, kwargs)):
+            if isinstance(leaf, torch.Tensor):
+                key = storage_key(leaf)
+                if key is not None and key in self.param_keys:
+                    self.report("parameter_outside_child", str(func),
+                                f"{func} uses parameter '{self.param_keys[key]}' outside its child: "
+                                "a child's weights are used only by that child")
+                    return
+
+
+class OriginalRecorder(TorchDispatchMode):
+    """What the original's forward reads, draws at random and produces along the way."""
+
+    def __init__(self, scope: Scope, param_keys: dict[int, str]) -> None:
+        super().__init__()
+        self.scope = scope
+        self.param_keys = param_keys
+        self.used: set[str] = set()
+        self.random_ops: list[str] = []
+        self.fingerprints: list[dict[str, Any]] | None = None
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if self.scope.busy:
+            return out
+        for leaf in tree_leaves((args, kwargs)):
+            if isinstance(leaf, torch.Tensor):
+                key = storage_key(leaf)
+                if key is not None and key in self.param_keys:
+                    self.used.add(self.param_keys[key])
+        if torch.Tag.nondeterministic_seeded in func.tags:
+            self.random_ops.append(str(func))
+        if self.fingerprints is not None:
+            for leaf in tree_leaves(out):
+                fp = fingerprint(leaf)
+                if fp is not None:
+                    self.fingerprints.append(fp)
+        return out
+
+
+def fingerprint(value: Any) -> dict[str, Any] | None:
+    """Shape, dtype and a fixed sample of values, enough to recognise a tensor again."""
+    if not isinstance(value, torch.Tensor) or value.numel() == 0 or value.is_complex() or \
+            value.device.type == "meta":
+        return None
+    if not value.is_floating_point():
+        return None
+    flat_index = torch.linspace(0, value.numel() - 1, steps=min(FINGERPRINT_SAMPLES, value.numel()))
+    flat_index = flat_index.round().long()
+    data = value.detach()
+    if data.dim() == 0:
+        samples = data.reshape(1)
+    else:
+        coords = torch.unravel_index(flat_index.to(data.device), data.shape)
+        samples = data[coords]
+    return {"shape": list(value.shape), "dtype": str(value.dtype).replace("torch.", ""),
+            "samples": samples.to("cpu", torch.float64)}
+
+
+class MemoryTracker(TorchDispatchMode):
+    """Peak bytes of live intermediate values during a forward on the meta device."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live = 0
+        self.peak = 0
+
+    def _free(self, nbytes: int) -> None:
+        self.live -= nbytes
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        returns = func._schema.returns
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        for index, value in enumerate(outs):
+            aliased = index < len(returns) and returns[index].alias_info is not None
+            if isinstance(value, torch.Tensor) and not aliased:
+                nbytes = value.numel() * value.element_size()
+                self.live += nbytes
+                self.peak = max(self.peak, self.live)
+                weakref.finalize(value, self._free, nbytes)
+        return out
+
+
+def leaves_of(value: Any) -> list[torch.Tensor]:
+    """Tensor leaves of a nested output."""
+    return [leaf for leaf in tree_leaves(value) if isinstance(leaf, torch.Tensor)]
+
+
+def module_file(module: torch.nn.Module) -> str | None:
+    """The file that defines a module's class, if it was loaded from a file."""
+    mod = sys.modules.get(type(module).__module__)
+    path = getattr(mod, "__file__", None)
+    return str(Path(path).resolve()) if path else None

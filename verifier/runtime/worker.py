@@ -1,0 +1,501 @@
+"""The worker: the only code that imports and runs the model files, always in a child process.
+
+A job is a directory holding `job.json`; the worker writes `events.jsonl` (where it is, so a
+timeout can say where it stopped), tensors as `.pt` files and finally `result.json`. It never
+returns a verdict; the judging process reads these files (JSON, and tensors with
+`weights_only=True`) and decides.
+
+Two roles:
+- `original`: load the original, estimate memory on the meta device (and refuse early), build it,
+  re-randomize its tensors with the verifier's seed, save that state, then per trial save the
+  seeded inputs, run the forward on clones and save the outputs; record which tensors the forward
+  reads, its random ops, its logical op count and (trial 0) fingerprints of intermediates.
+- `refactored`: block imports of the verifier and the original, load refactored.py, build
+  RefactoredModel, plan and apply the weight transfer, then run each trial under the guards and
+  save outputs, the inputs as the forward left them, child op counts and child fingerprints.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import random
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from frontend.opaque_rnn import opaque_rnns
+from hdecomp_ir.spec import BASE_SEED, HDECOMP_PACKAGES
+from verifier.runtime import memory as memory_mod
+from verifier.runtime.instrument import (CHILD, Frame, MemoryTracker, OpCounter, locate,
+                                                OriginalRecorder, RefactoredGuard, Scope,
+                                                attach_hooks, fingerprint, frame_for, leaves_of,
+                                                module_file, storage_key)
+from verifier.judge.numerics import same_values
+from verifier.weights import (REINIT_SEED, TensorMeta, collect_tensors,
+                                             plan_transfer, reinitialize)
+
+REFACTORED_INIT_SEED = BASE_SEED + 1000
+PROBE_SEED = BASE_SEED + 2000
+
+
+class UnsupportedOutput(TypeError):
+    """An output leaf the verifier cannot carry back (not a tensor, number, string or None)."""
+
+
+class _Events:
+    def __init__(self, job_dir: Path) -> None:
+        self.path = job_dir / "events.jsonl"
+        self.t0 = time.monotonic()
+
+    def __call__(self, phase: str, **data: Any) -> None:
+        with self.path.open("a") as fh:
+            fh.write(json.dumps({"phase": phase, "t": round(time.monotonic() - self.t0, 4), **data})
+                     + "\n")
+
+
+def main(job_dir: str) -> int:
+    """Entry point in the child process; returns the exit code."""
+    job_path = Path(job_dir)
+    job = json.loads((job_path / "job.json").read_text())
+    events = _Events(job_path)
+    if job.get("threads"):
+        torch.set_num_threads(int(job["threads"]))
+    if str(job.get("device", "cpu")).startswith("cuda"):
+        # Full fp32 and the same algorithms in both workers: the original and the refactored
+        # run in different processes, so nothing may depend on autotuning or TF32.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    runner = run_original if job["role"] == "original" else run_refactored
+    try:
+        result = runner(job, job_path, events)
+    except BaseException as err:  # noqa: BLE001 - the untrusted code may raise anything, even SystemExit
+        result = {"error": _describe(err, job, "internal")}
+    _write_json(job_path / "result.json", result)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, default=str))
+    tmp.replace(path)
+
+
+def _describe(err: BaseException, job: dict[str, Any], stage: str) -> dict[str, Any]:
+    """Exception -> {stage, type, message, file, line} with the location inside the step files."""
+    roots = [Path(p).resolve() for p in job.get("roots", [])]
+    file, line, code = locate(traceback.extract_tb(err.__traceback__), roots)
+    message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    tail = "".join(traceback.format_exception(type(err), err, err.__traceback__)[-6:])
+    return {"stage": stage, "type": type(err).__name__, "message": message[:500], "file": file,
+            "line": line, "code": code, "traceback": tail[-3000:]}
+
+
+def load_module(path: Path, name: str) -> Any:
+    """Import a file as module `name` (its directory first on sys.path for sibling imports)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def to_cpu(value: Any) -> Any:
+    """A detached CPU copy of an output tree that torch.load(weights_only=True) can read back."""
+    if isinstance(value, torch.Tensor):
+        data = value.detach().to("cpu")
+        if data.untyped_storage().nbytes() != data.numel() * data.element_size() or \
+                not data.is_contiguous() or data is value:
+            data = data.clone(memory_format=torch.contiguous_format)
+        return data if type(data) is torch.Tensor else torch.Tensor(data)
+    if isinstance(value, torch.Size):
+        return tuple(value)
+    if isinstance(value, tuple):
+        return tuple(to_cpu(v) for v in value)
+    if isinstance(value, list):
+        return [to_cpu(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_cpu(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str, torch.dtype)):
+        return value
+    raise UnsupportedOutput(f"cannot carry an output of type {type(value).__name__}")
+
+
+def to_device(value: Any, device: str) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    return value
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    random.seed(seed)
+
+
+def _param_keys(metas: list[TensorMeta], tensors: dict[str, torch.Tensor],
+                kinds: tuple[str, ...]) -> dict[int, str]:
+    keys = {}
+    for meta in metas:
+        if meta.kind in kinds:
+            key = storage_key(tensors[meta.name])
+            if key is not None:
+                keys[key] = meta.name
+    return keys
+
+
+# ---------------------------------------------------------------------------------------------
+# Role: original
+
+
+def estimate_memory(model_cls: Any, init: list[Any], get_inputs: Callable[[], Any],
+                    seed: int) -> memory_mod.MemoryEstimate:
+    """Build and run the original on the meta device; measure bytes."""
+    with torch.device("meta"):
+        torch.manual_seed(seed)
+        model = model_cls(*init)
+        inputs = list(get_inputs())
+    params = sum(t.numel() * t.element_size() for t in
+                 list(model.parameters()) + list(model.buffers()))
+    in_bytes = sum(t.numel() * t.element_size() for t in leaves_of(inputs))
+    tracker = MemoryTracker()
+    # Recurrent builtins step fake tensors through every time step on meta; their shapes alone do.
+    with torch.no_grad(), opaque_rnns(), tracker:
+        out = model.eval()(*inputs)
+    out_bytes = sum(t.numel() * t.element_size() for t in leaves_of(out))
+    return memory_mod.MemoryEstimate(params, in_bytes, out_bytes, max(tracker.peak, out_bytes))
+
+
+def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[str, Any]:
+    device = job["device"]
+    path = Path(job["original"])
+    out_dir = Path(job["data_dir"])
+    events("load")
+    try:
+        module = load_module(path, "hdecomp_original")
+        model_cls = getattr(module, "Model")
+        get_inputs = getattr(module, "get_inputs")
+        get_init = getattr(module, "get_init_inputs", lambda: [])
+        init = list(get_init())
+    except BaseException as err:  # noqa: BLE001
+        return {"error": _describe(err, job, "load")}
+
+    result: dict[str, Any] = {"memory": None}
+    if job.get("check_memory", True):
+        events("memory")
+        try:
+            estimate = estimate_memory(model_cls, init, get_inputs, job["seeds"][0])
+        except Exception as err:  # noqa: BLE001 - some models cannot run on meta (.item(), data-dependent shapes)
+            result["memory"] = {"estimate_failed": f"{type(err).__name__}: {str(err)[:200]}"}
+        else:
+            fits, message, record = memory_mod.check(estimate, len(job["seeds"]), device)
+            result["memory"] = record
+            if not fits:
+                result["refused"] = message
+                return result
+
+    events("construct")
+    try:
+        _seed_everything(BASE_SEED)
+        model = model_cls(*init)
+        metas, tensors = collect_tensors(model)
+        kept = reinitialize(metas, tensors, job.get("reinit_seed", REINIT_SEED))
+    except BaseException as err:  # noqa: BLE001
+        return {"error": _describe(err, job, "construct")}
+    torch.save({m.name: tensors[m.name].detach().to("cpu").clone() for m in metas},
+               out_dir / "state.pt")
+    try:
+        torch.save(to_cpu(init), out_dir / "init_inputs.pt")
+    except (UnsupportedOutput, Exception):  # noqa: BLE001 - the refactored usually has its own
+        pass
+    model = model.to(device).eval()
+    metas, tensors = collect_tensors(model)
+    scope = Scope()
+    scope.param_keys = set(_param_keys(metas, tensors, ("param",)))
+    scope.weight_keys = set(_param_keys(metas, tensors, ("param", "buffer")))
+    attach_hooks(model, scope, lambda name, mod, inside: frame_for(name, mod, True) if name else None)
+    recorder = OriginalRecorder(scope, _param_keys(metas, tensors, ("param", "buffer")))
+    counter = OpCounter(scope)
+    trials = []
+    fingerprints = None
+    for index, seed in enumerate(job["seeds"]):
+        events("inputs", trial=index)
+        try:
+            _seed_everything(seed)
+            inputs = get_inputs()
+            if not isinstance(inputs, (list, tuple)):
+                raise TypeError(f"get_inputs() returned {type(inputs).__name__}, not a list")
+            pristine = to_cpu(list(inputs))
+        except BaseException as err:  # noqa: BLE001
+            return {"error": _describe(err, job, "inputs")}
+        torch.save(pristine, out_dir / f"inputs_{index}.pt")
+        run_inputs = to_device([v.clone() if isinstance(v, torch.Tensor) else v for v in pristine],
+                               device)
+        recorder.fingerprints = [] if index == 0 and job.get("fingerprints", True) else None
+        events("forward", trial=index)
+        _seed_everything(seed)
+        root = Frame(CHILD, "<original>", type(model).__name__)
+        t0 = time.monotonic()
+        try:
+            with torch.no_grad(), counter, recorder:
+                scope.push(root)
+                try:
+                    output = model(*run_inputs)
+                finally:
+                    scope.pop(root, None)
+            output = to_cpu(output)
+        except BaseException as err:  # noqa: BLE001
+            return {"error": _describe(err, job, "forward")}
+        forward_s = time.monotonic() - t0
+        torch.save(output, out_dir / f"orig_out_{index}.pt")
+        after = to_cpu(run_inputs)
+        mutated = [not same_values(a, b) for a, b in zip(pristine, after)]
+        if any(mutated):
+            torch.save(after, out_dir / f"orig_after_{index}.pt")
+        if recorder.fingerprints is not None:
+            fingerprints = recorder.fingerprints
+        trials.append({"seed": seed, "mutated": mutated, "forward_s": forward_s})
+    if fingerprints is not None:
+        torch.save(fingerprints, out_dir / "orig_fp.pt")
+    first = scope.calls[0] if scope.calls else None
+    result.update({
+        "metas": [m.to_json() for m in metas],
+        "used": sorted(recorder.used),
+        "kept": kept,
+        "random_ops": sorted(set(recorder.random_ops)),
+        "ops": first.ops if first else [],
+        "trials": trials,
+        "input_dtypes": [str(t.dtype).replace("torch.", "") for t in leaves_of(pristine)],
+    })
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Role: refactored (untrusted)
+
+
+class ImportBlocker(importlib.abc.MetaPathFinder):
+    """Refuses the verifier's package, the original file and step files outside children/."""
+
+    def __init__(self, original: Path, refactored: Path, step_dir: Path, children: Path) -> None:
+        self.original = original.resolve()
+        self.refactored = refactored.resolve()
+        self.step_dir = step_dir.resolve()
+        self.children = children.resolve()
+        self.blocked: list[str] = []
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name.split(".")[0] in HDECOMP_PACKAGES:
+            return self._refuse(name, "the verifier")
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        origin = getattr(spec, "origin", None)
+        if not origin or origin in ("built-in", "frozen"):
+            return None
+        where = Path(origin).resolve()
+        if where == self.original:
+            return self._refuse(name, "the original model")
+        inside_step = self.step_dir in where.parents
+        inside_children = self.children == where.parent or self.children in where.parents
+        if inside_step and not inside_children and where != self.refactored:
+            return self._refuse(name, "a step file outside children/")
+        return None
+
+    def _refuse(self, name: str, what: str) -> Any:
+        self.blocked.append(f"{name} ({what})")
+        raise ImportError(f"import of {name} is blocked by the verifier: it is {what}")
+
+
+def _purge_verifier_modules() -> None:
+    """Drop the verifier from sys.modules so untrusted code cannot reach it by import."""
+    for name in list(sys.modules):
+        if name.split(".")[0] in HDECOMP_PACKAGES:
+            del sys.modules[name]
+
+
+def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[str, Any]:
+    device = job["device"]
+    refactored = Path(job["refactored"])
+    step_dir = Path(job["step_dir"])
+    children_dir = Path(job["children_dir"])
+    data_dir = Path(job["data_dir"])
+    out_dir = job_dir
+    blocker = ImportBlocker(Path(job["original"]), refactored, step_dir, children_dir)
+    sys.meta_path.insert(0, blocker)
+    _purge_verifier_modules()
+    sys.path.insert(0, str(step_dir))
+    scratch = job_dir / "cwd"
+    scratch.mkdir(exist_ok=True)
+    os.chdir(scratch)  # stray relative writes land in a scratch directory, not among our files
+    result: dict[str, Any] = {"blocked_imports": blocker.blocked}
+
+    events("load")
+    try:
+        module = load_module(refactored, "refactored")
+        model_cls = getattr(module, "RefactoredModel")
+        if hasattr(module, "get_init_inputs"):
+            init = list(module.get_init_inputs())
+        else:
+            init = list(torch.load(data_dir / "init_inputs.pt", weights_only=True))
+        events("construct")
+        _seed_everything(REFACTORED_INIT_SEED)
+        model = model_cls(*init)
+    except BaseException as err:  # noqa: BLE001
+        result["error"] = _describe(err, job, "load")
+        return result
+
+    metas, tensors = collect_tensors(model)
+    orig_metas = [TensorMeta.from_json(m) for m in job["orig_metas"]]
+    plan = plan_transfer(orig_metas, metas, job.get("weight_map"), map_file=job.get("map_file", ""),
+                         used_original=job.get("used_original"))
+    result["metas"] = [m.to_json() for m in metas]
+    result["plan"] = plan.to_json()
+    if plan.errors:
+        return result
+    result["random_buffers"] = _probe_random_buffers(model_cls, init, metas, tensors, plan)
+
+    events("transfer")
+    state = torch.load(data_dir / "state.pt", weights_only=True)
+    with torch.no_grad():
+        for orig_name, ref_names in plan.assignments.items():
+            for ref_name in ref_names:
+                tensors[ref_name].copy_(state[orig_name])
+    del state
+    model = model.to(device).eval()
+    metas, tensors = collect_tensors(model)
+
+    children = {str((step_dir / rel).resolve()): info for rel, info in job["children"].items()}
+
+    def classify(name: str, mod: torch.nn.Module, inside: bool) -> Frame | None:
+        if not inside:
+            path = module_file(mod)
+            if path in children:
+                info = children[path]
+                return Frame(CHILD, name or "<root>", type(mod).__name__, info["file"],
+                             info["level"], info["semantic"])
+            return None
+        return frame_for(name, mod, True)
+
+    scope = Scope()
+    param_keys = _param_keys(metas, tensors, ("param",))
+    scope.param_keys = set(param_keys)
+    scope.weight_keys = set(_param_keys(metas, tensors, ("param", "buffer")))
+    attach_hooks(model, scope, classify)
+    roots = [Path(p).resolve() for p in job["roots"]]
+    guard = RefactoredGuard(scope, param_keys, roots)
+    counter = OpCounter(scope, on_escape=lambda name: guard.report(
+        "escape_to_python", name, f"`.{name}()` outside a child takes tensor values out of torch, "
+        "where the verifier cannot see what is computed"))
+    child_fps: list[dict[str, Any]] = []
+    trials = []
+    for index, seed in enumerate(job["seeds"]):
+        inputs = torch.load(data_dir / f"inputs_{index}.pt", weights_only=True)
+        run_inputs = to_device(inputs, device)
+        if index == 0 and job.get("fingerprints", True):
+            def on_exit(frame: Frame, output: Any) -> None:
+                child_fps.append({"child": frame.name, "file": frame.file,
+                                  "outputs": [fp for fp in map(fingerprint, leaves_of(output))
+                                              if fp is not None]})
+            scope.on_child_exit = on_exit
+        else:
+            scope.on_child_exit = None
+        calls_before = len(scope.calls)
+        events("forward", trial=index)
+        _seed_everything(seed)
+        t0 = time.monotonic()
+        try:
+            with torch.no_grad(), counter, guard:
+                output = model(*run_inputs)
+            output = to_cpu(output)
+        except BaseException as err:  # noqa: BLE001
+            result["error"] = _describe(err, job, "forward")
+            result["trial"] = index
+            break
+        forward_s = time.monotonic() - t0
+        training = [name or "<root>" for name, mod in model.named_modules() if mod.training]
+        torch.save(output, out_dir / f"ref_out_{index}.pt")
+        torch.save(to_cpu(run_inputs), out_dir / f"ref_after_{index}.pt")
+        trials.append({"seed": seed, "forward_s": forward_s, "training": training,
+                       "calls": [c.to_json() for c in scope.calls[calls_before:]]})
+    if child_fps:
+        torch.save(child_fps, out_dir / "ref_fp.pt")
+    result.update({
+        "violations": list(guard.violations.values()),
+        "random_ops": sorted(set(guard.random_ops)),
+        "trials": trials,
+        "blocked_imports": blocker.blocked,
+    })
+    return result
+
+
+def _probe_random_buffers(model_cls: Any, init: list[Any], metas: list[TensorMeta],
+                          tensors: dict[str, torch.Tensor], plan: Any) -> list[str]:
+    """Unmapped floating buffers whose value depends on the RNG (built again, other seed)."""
+    suspects = [m for m in metas if m.name in plan.unmapped_refactored and m.kind == "buffer"
+                and m.floating]
+    if not suspects:
+        return []
+    _seed_everything(PROBE_SEED)
+    again = model_cls(*init)
+    _metas2, tensors2 = collect_tensors(again)
+    random_names = []
+    for meta in suspects:
+        other = tensors2.get(meta.name)
+        if other is None or not same_values(tensors[meta.name].detach(), other.detach()):
+            random_names.append(meta.name)
+    return random_names
+
+
+def warm_up() -> None:
+    """Pay the lazy imports of the instruments once, in the fork server, before any fork.
+
+    Only meta-device tensors and tiny CPU tensors are touched, so no thread pool starts in the
+    server (a pool must not exist at fork time).
+    """
+    import io
+
+    class _Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 4)
+            self.norm = torch.nn.LayerNorm(4)
+            self.conv = torch.nn.Conv1d(4, 4, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.norm(self.lin(x)).softmax(-1)
+            z = y @ x.transpose(-1, -2)
+            return self.conv(y.transpose(1, 2)).relu() * 2 + z.mean()
+
+    estimate_memory(_Tiny, [], lambda: [torch.randn(2, 3, 4)], BASE_SEED)
+    with torch.device("meta"):
+        model = _Tiny()
+    scope = Scope()
+    attach_hooks(model, scope, lambda name, mod, inside: frame_for(name, mod, True) if name else None)
+    guard = RefactoredGuard(scope, {}, [])
+    with torch.no_grad(), OpCounter(scope), guard, OriginalRecorder(scope, {}):
+        model(torch.empty(2, 3, 4, device="meta"))
+    buffer = io.BytesIO()
+    torch.save({"x": torch.zeros(2), "y": [1, None]}, buffer)
+    buffer.seek(0)
+    torch.load(buffer, weights_only=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

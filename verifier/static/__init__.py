@@ -1,0 +1,1 @@
+"""Static anti-cheat rules: every step file parsed with libcst, never executed."""

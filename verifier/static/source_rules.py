@@ -1,0 +1,136 @@
+"""Static anti-cheat: judge refactored.py and children/*.py from their source, never running them.
+
+Rules (each a code in `report.STATIC_RULES`):
+
+- every file: imports only torch, the standard library (minus modules that reach into the
+  interpreter: ctypes, gc, inspect, importlib, subprocess …) and children/; no eval/exec/getattr
+  family, no dunder or private attributes, no assignments into modules it does not own, no file
+  I/O, no re-seeding;
+- refactored.py: module level holds imports, `sys.path` set-up, constants, template functions
+  (get_inputs …) and the one class `RefactoredModel`; `__init__` instantiates only classes
+  imported from children/ (in ModuleList/ModuleDict/Sequential if it likes), registers buffers
+  from tensor factories, never nn.Parameter; `forward()`, helper methods and module-level helpers
+  hold only child calls and plumbing per the op table (`hdecomp_ir.policy`), no `@`, no state kept
+  across calls;
+- children: a header docstring with `Abstraction Level:` below the parent's level, a `Model`
+  class, not a copy of the original.
+
+The dynamic guard (`instrument.py`) catches whatever this misses; these rules exist to give a
+precise file:line and to refuse code before it runs. Layout: `source_common` (name resolution and
+the universal rules), `source_parent` (refactored.py), `source_child` (children/); this module
+reads the headers and runs them all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+
+from hdecomp_ir.spec import Level
+from verifier.static.classify import is_semantic_name
+from verifier.report import Violation
+from verifier.static.source_child import ChildChecker, original_model_code
+from verifier.static.source_parent import RefactoredChecker
+
+_LEVEL_RE = re.compile(r"Abstraction Level:\s*([A-Za-z]+)")
+_COMPONENT_RE = re.compile(r"Component:\s*(\S+)")
+
+
+@dataclass
+class ChildFile:
+    """A children/*.py file as the checker read it."""
+
+    path: Path
+    rel: str
+    stem: str
+    level: Level | None
+    component: str | None
+    semantic: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.rel, "level": self.level.label if self.level is not None else None,
+                "component": self.component, "semantic": self.semantic}
+
+
+@dataclass
+class StaticReport:
+    """What the static pass found."""
+
+    violations: list[Violation] = field(default_factory=list)
+    children: dict[str, ChildFile] = field(default_factory=dict)
+    original_level: Level | None = None
+
+
+def read_header(source: str) -> tuple[Level | None, str | None, bool]:
+    """(level, component name, header present) from a file's leading docstring."""
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        return None, None, False
+    doc = module.get_docstring() or ""
+    level_match = _LEVEL_RE.search(doc)
+    comp_match = _COMPONENT_RE.search(doc)
+    level = None
+    if level_match:
+        try:
+            level = Level[level_match.group(1).upper()]
+        except KeyError:
+            level = None
+    return level, comp_match.group(1) if comp_match else None, bool(level_match)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers over libcst nodes
+
+
+def check_sources(original: Path, refactored: Path, children_dir: Path,
+                  step_dir: Path) -> StaticReport:
+    """Run every static rule on refactored.py and children/*.py."""
+    report = StaticReport()
+    child_paths = sorted(children_dir.glob("*.py")) if children_dir.is_dir() else []
+    stems = {p.stem for p in child_paths if p.stem != "__init__"}
+    original_source = original.read_text()
+    report.original_level, _, _ = read_header(original_source)
+    original_code = original_model_code(original_source)
+
+    ref_rel = _rel(refactored, step_dir)
+    checker = RefactoredChecker(ref_rel, refactored.read_text(), child_stems=stems,
+                                original_stem=original.stem, is_child=False)
+    checker.run()
+    report.violations.extend(checker.violations)
+
+    for path in child_paths:
+        if path.stem == "__init__":
+            continue
+        rel = _rel(path, step_dir)
+        source = path.read_text()
+        level, component, has_header = read_header(source)
+        report.children[rel] = ChildFile(path, rel, path.stem, level, component,
+                                         is_semantic_name(path.stem) or
+                                         is_semantic_name(component or ""))
+        child = ChildChecker(rel, source, child_stems=stems, original_stem=original.stem,
+                             is_child=True)
+        child.run(original_code)
+        report.violations.extend(child.violations)
+        if child.module is None:
+            continue
+        if not has_header or level is None:
+            report.violations.append(Violation(
+                "missing_level_header", "child file needs a header docstring with "
+                "`Abstraction Level: kernel|fusion|layer|model`", rel, 1))
+        elif report.original_level is not None and level >= report.original_level:
+            report.violations.append(Violation(
+                "child_level", f"child is at level {level.label}, not below the parent's "
+                f"{report.original_level.label}: each step goes at least one level down", rel, 1))
+    return report
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,186 @@
+"""The driver: ties front end, passes, codegen and verification into `lower` and `ir`.
+
+It is, with the CLI, the only module of hdecomp_ir that imports `passes` and `codegen`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from frontend.trace import trace
+from hdecomp_ir.ir import IR, lift
+from hdecomp_ir.ir_verifier import verify_ir
+from frontend.limits import DEFAULT_TIMEOUT_S, limited
+from frontend.loader import load_model
+from hdecomp_ir.printer import print_ir
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class LowerOptions:
+    """Options of `hdecomp lower`."""
+
+    model_file: Path
+    output_dir: Path | None = None
+    class_name: str = "Model"
+    force: bool = False
+    device: str = "auto"
+    verify: bool = True
+    verify_each: bool = False
+    timeout: float = DEFAULT_TIMEOUT_S
+    memory_limit: int | None = None     # bytes; None: 80% of the memory available
+
+
+def build_ir(model_file: Path, class_name: str = "Model", *, pass_names: list[str] | None = None,
+             on_pass: Callable[[str, IR], None] | None = None, verify_each: bool = True,
+             timeout: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = None) -> IR:
+    """Load, trace, lift and run the pipeline; `on_pass(name, ir)` sees the IR after each pass."""
+    from passes import select
+
+    select(pass_names)  # a typo in --passes is reported before any model code runs
+    with limited("loading and tracing the model", str(model_file), seconds=timeout,
+                 memory=memory_limit):
+        loaded = load_model(Path(model_file), class_name)
+        traced = trace(loaded)
+    ir = lift(traced, Path(model_file), class_name)
+    if on_pass:
+        on_pass("input", ir)
+    if verify_each:
+        verify_ir(ir)
+    for name, run_pass in select(pass_names):
+        ir = run_pass(ir)
+        if verify_each:
+            verify_ir(ir)
+        if on_pass:
+            on_pass(name, ir)
+    return ir
+
+
+def dump_ir(model_file: Path, *, class_name: str = "Model", dump_dir: Path | None = None,
+            pass_names: list[str] | None = None, echo: Echo = print) -> None:
+    """Print (or write as NNN_<pass>.ir files) the IR after each pass."""
+    count = [0]
+
+    def on_pass(name: str, ir: IR) -> None:
+        text = print_ir(ir)
+        if dump_dir is not None:
+            dump_dir.mkdir(parents=True, exist_ok=True)
+            (dump_dir / f"{count[0]:03d}_{name}.ir").write_text(text)
+        else:
+            echo(f"=== after {name} ===")
+            echo(text)
+        count[0] += 1
+
+    build_ir(model_file, class_name, pass_names=pass_names, on_pass=on_pass)
+
+
+def source_level(model_file: Path) -> str:
+    """`level3` when the model lives under a levelN folder, else `custom`."""
+    for part in reversed(Path(model_file).resolve().parts[:-1]):
+        if part.startswith("level") and part[5:].isdigit():
+            return part
+    return "custom"
+
+
+def default_output_dir(model_file: Path) -> Path:
+    """output/<source level>/<model name>/ of the specification."""
+    return Path("output") / source_level(model_file) / Path(model_file).stem
+
+
+def loose_buffers(ir: IR, model_file: Path, class_name: str,
+                  timeout: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = None) -> dict:
+    """Values of the buffers that component files must carry (masks, rotary tables).
+
+    Lowering runs on the meta device, where buffers have no values; buffers of torch.nn builtins
+    are rebuilt by their modules, but buffers a model computes itself are read from one real
+    construction of the model, only when some component needs them.
+    """
+    from hdecomp_ir.naming import weight_names
+
+    wanted: set[str] = set()
+    for comp in ir.root.walk():
+        for node, name in weight_names(ir, comp).items():
+            fqn = ir.weight_fqn(node)
+            if fqn and "." not in name and fqn in ir.traced.buffer_targets.values():
+                wanted.add(fqn)
+    if not wanted:
+        return {}
+    import torch
+
+    torch.manual_seed(0)
+    with limited("building the model to read its buffers", str(model_file), seconds=timeout,
+                 memory=memory_limit):
+        real = load_model(model_file, class_name, device="cpu")
+    values = dict(real.model.named_buffers(remove_duplicate=False))
+    return {fqn: values[fqn] for fqn in sorted(wanted) if fqn in values}
+
+
+def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
+    """`hdecomp lower`: trace, run the passes, emit, verify; True when every check passed."""
+    import datetime
+    import os
+
+    from codegen.emit import emit
+    from hdecomp_ir.errors import UserInputError
+    from workflow.staging import StagedDir
+    from workflow.step_loop import run_equivalence
+
+    model_file = Path(opts.model_file)
+    out_dir = Path(opts.output_dir) if opts.output_dir else default_output_dir(model_file)
+    if out_dir.exists() and not opts.force:
+        raise UserInputError("output directory already exists", where=str(out_dir),
+                             fix="pass --force to replace it, or -o another directory")
+    ir = build_ir(model_file, opts.class_name, verify_each=True, timeout=opts.timeout,
+                  memory_limit=opts.memory_limit)
+    buffers = loose_buffers(ir, model_file, opts.class_name, timeout=opts.timeout,
+                            memory_limit=opts.memory_limit)
+    timestamp = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    model_rel = os.path.relpath(model_file.resolve(), out_dir.resolve())
+    emitted = emit(ir, source=model_file.read_text(encoding="utf-8"), buffers=buffers,
+                   source_level=source_level(model_file), timestamp=timestamp,
+                   model_rel=model_rel)
+    echo(f"lowered {model_file} -> {out_dir} ({len(emitted.steps)} steps, "
+         f"{len(emitted.files)} files, front end {ir.traced.frontend})")
+    echo(print_tree(ir))
+    with StagedDir(out_dir, force=opts.force) as staging:
+        staging.write_files(emitted.files)
+        ok = True
+        if opts.verify:
+            ok = run_equivalence(staging.path, emitted, device=opts.device, echo=echo)
+            _record_status(staging.path, "PASSED" if ok else "FAILED")
+        staging.commit()
+    echo(f"{'PASS' if ok else 'FAIL'}: {out_dir}")
+    return ok
+
+
+def _record_status(out_dir: Path, status: str) -> None:
+    """Write the equivalence verdict into decomposition_tree.json's metadata."""
+    import json
+
+    from hdecomp_ir.spec import TREE_JSON
+
+    path = out_dir / TREE_JSON
+    tree = json.loads(path.read_text())
+    tree["metadata"]["verification_status"] = status
+    path.write_text(json.dumps(tree, indent=2) + "\n")
+
+
+def print_tree(ir: IR) -> str:
+    """The component tree as an indented listing with instance counts."""
+    lines: list[str] = []
+
+    def visit(comp, depth: int) -> None:
+        extra = f" x{comp.instances}" if comp.instances > 1 else ""
+        lines.append(f"{'  ' * depth}{comp.level.label:<7}{comp.name}{extra}")
+        seen = set()
+        for child in comp.children:
+            if child.key in seen:
+                continue
+            seen.add(child.key)
+            visit(child, depth + 1)
+
+    visit(ir.root, 0)
+    return "\n".join(lines)

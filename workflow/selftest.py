@@ -1,0 +1,219 @@
+"""Every component file's self-test, run as `python file.py` would run it (`hdecomp test`).
+
+A few worker interpreters (torch imported once each) run the files through runpy; a file that
+hangs past the time limit or kills its interpreter is a FAIL, and the rest go on in a fresh one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from hdecomp_ir.spec import TEST_RESULTS_JSON, VERIFICATION_DIR, Level
+
+DEFAULT_FILE_TIMEOUT_S = 600.0
+
+
+@dataclass
+class FileResult:
+    file: str  # relative to the decomposition directory
+    status: str  # PASS or FAIL
+    returncode: int | None
+    seconds: float
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.file, "status": self.status,
+                               "returncode": self.returncode, "seconds": self.seconds}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def component_files(out_dir: Path) -> list[str]:
+    """Component files (relative paths), model level first, in name order."""
+    files = []
+    for level in sorted(Level, reverse=True):
+        folder = Path(out_dir) / level.folder
+        if folder.is_dir():
+            files.extend(f"{level.folder}/{p.name}" for p in sorted(folder.glob("*.py")))
+    return files
+
+
+def _detail(rec: dict[str, Any]) -> str:
+    text = (rec.get("stdout", "") + "\n" + rec.get("stderr", "")).strip().splitlines()
+    fails = [ln for ln in text if ln.startswith("FAIL") or "Error" in ln]
+    return (fails[-1] if fails else (text[-1] if text else ""))[:300]
+
+
+def _run_chunk(out_dir: Path, files: list[str], timeout: float, work: Path, tag: str,
+               done: Callable[[FileResult], None]) -> None:
+    """Run files in one worker interpreter, restarting it after a hang or a crash."""
+    remaining = list(files)
+    attempt = 0
+    while remaining:
+        attempt += 1
+        results = work / f"{tag}-{attempt}.jsonl"
+        results.touch()
+        env = dict(os.environ)
+        env.setdefault("OMP_NUM_THREADS", "1")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workflow.selftest_worker", str(results),
+             *[str(Path(out_dir) / f) for f in remaining]],
+            cwd=str(out_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+            start_new_session=True)
+        seen = 0
+        current: str | None = None
+        started = time.monotonic()
+        while True:
+            lines = results.read_text().splitlines()
+            complete = [ln for ln in lines if ln.endswith("}")]
+            for line in complete[seen:]:
+                rec = json.loads(line)
+                seen += 1
+                if "start" in rec:
+                    current, started = rec["start"], time.monotonic()
+                    continue
+                rel = remaining.pop(0)
+                ok = rec["returncode"] == 0
+                done(FileResult(rel, "PASS" if ok else "FAIL", rec["returncode"], rec["seconds"],
+                                "" if ok else _detail(rec)))
+                current = None
+            exited = proc.poll() is not None
+            if exited and seen >= len([ln for ln in results.read_text().splitlines() if ln.endswith("}")]):
+                break
+            if not exited and time.monotonic() - started > timeout + (60 if current is None else 0):
+                proc.kill()
+                proc.wait()
+                if remaining:
+                    rel = remaining.pop(0)
+                    done(FileResult(rel, "FAIL", None, round(time.monotonic() - started, 4),
+                                    f"timed out after {timeout:g} s"))
+                break
+            time.sleep(0.05)
+        if proc.poll() is not None and remaining and current is not None:
+            # The interpreter died inside a file (os._exit, a crash): that file fails.
+            rel = remaining.pop(0)
+            err = (proc.stderr.read().decode(errors="replace") if proc.stderr else "").strip()
+            done(FileResult(rel, "FAIL", proc.returncode, round(time.monotonic() - started, 4),
+                            f"the interpreter died (exit {proc.returncode}) {err[-200:]}".strip()))
+        elif proc.poll() is not None and remaining and current is None and seen == 0:
+            err = (proc.stderr.read().decode(errors="replace") if proc.stderr else "").strip()
+            for rel in remaining:
+                done(FileResult(rel, "FAIL", proc.returncode, 0.0,
+                                f"the test runner could not start: {err[-200:]}"))
+            remaining = []
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def run_selftests(out_dir: Path, files: list[str] | None = None, *, jobs: int = 2,
+                  timeout: float = DEFAULT_FILE_TIMEOUT_S,
+                  progress: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+    """Run the self-test of every component file (or of `files`); results in file order."""
+    import threading
+
+    out_dir = Path(out_dir).resolve()
+    files = component_files(out_dir) if files is None else list(files)
+    jobs = max(1, min(jobs, len(files) or 1))
+    chunks = [files[i::jobs] for i in range(jobs)]
+    results: dict[str, FileResult] = {}
+    lock = threading.Lock()
+
+    def done(res: FileResult) -> None:
+        with lock:
+            results[res.file] = res
+            if progress:
+                progress(res)
+
+    with tempfile.TemporaryDirectory(prefix="hdecomp-test-") as tmp:
+        threads = [threading.Thread(target=_run_chunk, args=(out_dir, chunk, timeout, Path(tmp),
+                                                             f"w{i}", done))
+                   for i, chunk in enumerate(chunks) if chunk]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return [results[f] for f in files if f in results]
+
+
+def test_results_json(results: list[FileResult], composition: tuple[bool, str] | None) -> dict[str, Any]:
+    """test_results.json (OUTPUT_SCHEMA)."""
+    passed = sum(1 for r in results if r.status == "PASS")
+    data: dict[str, Any] = {
+        "timestamp": now(),
+        "total_components": len(results),
+        "passed": passed,
+        "failed": len(results) - passed,
+        "composition_test": "NOT_RUN",
+        "max_difference": None,
+        "component_results": [r.to_json() for r in results],
+    }
+    if composition is not None:
+        ok, detail = composition
+        data["composition_test"] = "PASSED" if ok else "FAILED"
+        data["composition_detail"] = detail
+        if detail.startswith("max_difference="):
+            try:
+                data["max_difference"] = float(detail.split("=", 1)[1])
+            except ValueError:
+                pass
+    return data
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
+
+
+def write_test_results(out_dir: Path, data: dict[str, Any]) -> Path:
+    path = Path(out_dir) / VERIFICATION_DIR / TEST_RESULTS_JSON
+    write_json(path, data)
+    return path
+
+
+def run_test_command(out_dir: Path, *, jobs: int = 2, timeout: float = DEFAULT_FILE_TIMEOUT_S,
+                     composition: bool = True, echo: Callable[[str], None] = print) -> bool:
+    """`hdecomp test DIR`: self-tests (and the composition test); writes test_results.json."""
+    import click
+
+    from workflow.layout import is_decomposition
+    from hdecomp_ir.errors import UserInputError
+
+    out_dir = Path(out_dir)
+    is_decomposition(out_dir)
+    files = component_files(out_dir)
+    if not files:
+        raise UserInputError("no component files (level_*/*.py)", where=str(out_dir))
+    with click.progressbar(length=len(files), label="self-tests", file=sys.stderr) as bar:
+        results = run_selftests(out_dir, files, jobs=jobs, timeout=timeout,
+                                progress=lambda _r: bar.update(1))
+    comp = None
+    if composition:
+        from workflow.step_loop import run_composition
+
+        script = out_dir / VERIFICATION_DIR / "composition_test.py"
+        comp = run_composition(out_dir, timeout=timeout) if script.is_file() else (
+            False, "verification/composition_test.py is missing")
+    data = test_results_json(results, comp)
+    path = write_test_results(out_dir, data)
+    for r in results:
+        if r.status != "PASS":
+            echo(f"FAIL {r.file}: {r.detail or f'exit {r.returncode}'}")
+    if comp is not None and not comp[0]:
+        echo(f"FAIL composition: {comp[1]}")
+    echo(f"self-tests: {data['passed']}/{data['total_components']} PASS; composition: "
+         f"{data['composition_test']}; wrote {path}")
+    return data["failed"] == 0 and (comp is None or comp[0])

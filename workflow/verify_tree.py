@@ -1,0 +1,326 @@
+"""`hdecomp verify DIR`: every check of a decomposition directory, with one verdict.
+
+1. steps: every steps/step_* is judged by the verification engine (one StepVerifier, one fork
+   server). A verification_result.json is reused when it is fresh (every file it judged still
+   has the sha256 it recorded, no file added, same verifier version) and says PASS; a stale one
+   is reported STALE and re-run; steps with identical files are verified once.
+2. the self-test of every component file; 3. the composition test; 4. op coverage of the whole
+   tree and of each step; 5. the layout of the tree against the specification.
+
+Writes only the result files the specification names: steps/*/verification_result.json,
+steps/*/coverage_report.json, verification/step_verification_summary.json, test_results.json and
+coverage_summary.json. Never touches component files, original.py, refactored.py or children/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from workflow.layout import Problem, check_layout, is_decomposition, step_dirs
+from workflow.selftest import (run_selftests, test_results_json, write_json,
+                                        write_test_results, now)
+from hdecomp_ir.errors import HdecompError
+from hdecomp_ir.spec import (COVERAGE_REPORT_JSON, COVERAGE_SUMMARY_JSON, STEP_RESULT_JSON,
+                             STEP_SUMMARY_JSON, VERIFICATION_DIR, VERIFIER_VERSION, WEIGHT_MAP_JSON)
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class VerifyOptions:
+    out_dir: Path
+    device: str = "auto"
+    jobs: int = 2
+    timeout: float = 600.0
+    rerun_all: bool = False
+    coverage: bool = True
+    self_tests: bool = True
+
+
+@dataclass
+class VerifyReport:
+    ok: bool = True
+    failures: list[str] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    rerun: list[str] = field(default_factory=list)
+    timing: dict[str, float] = field(default_factory=dict)
+
+    def fail(self, line: str) -> None:
+        self.ok = False
+        self.failures.append(line)
+
+
+# Above this many bytes of inputs and outputs of one component, verify runs one thing at a time.
+PARALLEL_MAX_BYTES = 256 << 20
+
+_DTYPE_BYTES = {"float64": 8, "int64": 8, "complex64": 8, "float32": 4, "int32": 4,
+                "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
+
+
+def largest_activation_bytes(out_dir: Path) -> int:
+    """The largest input+output bytes of one tree node (0 when the tree does not say)."""
+    from workflow.layout import load_tree
+
+    tree = load_tree(out_dir)
+    best = 0
+    for node in (tree or {}).get("nodes", {}).values():
+        if not isinstance(node, dict):
+            continue
+        total = 0
+        for shapes, dtypes in (("input_shapes", "input_dtypes"), ("output_shapes", "output_dtypes")):
+            for name, shape in (node.get(shapes) or {}).items():
+                if not isinstance(shape, list) or not all(isinstance(d, int) for d in shape):
+                    continue
+                numel = 1
+                for d in shape:
+                    numel *= d
+                total += numel * _DTYPE_BYTES.get(str((node.get(dtypes) or {}).get(name)), 4)
+        best = max(best, total)
+    return best
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def current_files(step_dir: Path, *, sidecars: bool = False) -> dict[str, str]:
+    """sha256 of the files the engine judges for a step, keyed as it records them.
+
+    `sidecars`: also the `.buffers.pt` files beside original.py and the children (the tensors
+    a component loads); compared only when the recorded result lists them too.
+    """
+    files: dict[str, str] = {}
+    for name in ("original.py", "refactored.py", WEIGHT_MAP_JSON):
+        if (step_dir / name).is_file():
+            files[name] = _sha(step_dir / name)
+    if sidecars:
+        for side in sorted(step_dir.glob("*.buffers.pt")):
+            files[side.name] = _sha(side)
+    children = step_dir / "children"
+    if children.is_dir():
+        for child in sorted(children.glob("*.py")):
+            files[f"children/{child.name}"] = _sha(child)
+        if sidecars:
+            for side in sorted(children.glob("*.buffers.pt")):
+                files[f"children/{side.name}"] = _sha(side)
+    return files
+
+
+def freshness(step_dir: Path) -> tuple[dict[str, Any] | None, str]:
+    """(the existing result, '' when fresh or why it is not: missing, stale files, version)."""
+    path = step_dir / STEP_RESULT_JSON
+    if not path.is_file():
+        return None, "no verification_result.json"
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None, "verification_result.json is not valid JSON"
+    recorded = result.get("files")
+    if not isinstance(recorded, dict) or not recorded:
+        return result, "STALE: the result records no file hashes"
+    now_files = current_files(step_dir, sidecars=any(k.endswith(".pt") for k in recorded))
+    changed = sorted(k for k in set(recorded) | set(now_files) if recorded.get(k) != now_files.get(k))
+    if changed:
+        what = ", ".join(f"{k} ({'added' if k not in recorded else 'removed' if k not in now_files else 'changed'})"
+                         for k in changed[:5])
+        return result, f"STALE: {what}{' …' if len(changed) > 5 else ''} since it was verified"
+    if result.get("verifier_version") != VERIFIER_VERSION:
+        return result, f"STALE: verified by {result.get('verifier_version')!r}, not {VERIFIER_VERSION!r}"
+    return result, ""
+
+
+def _failure_text(result: dict[str, Any]) -> str:
+    if result.get("status") == "ERROR":
+        return str(result.get("error"))
+    fails = result.get("failures") or []
+    shown = [" ".join(f"{f.get('rule')}: {f.get('file') or ''}{':' + str(f['line']) if f.get('line') else ''} "
+                      f"{f.get('message', '')}".split()) for f in fails[:3]]
+    more = f" (+{len(fails) - 3} more)" if len(fails) > 3 else ""
+    return "; ".join(shown) + more if shown else str(result.get("reasons") or result.get("status"))
+
+
+def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[dict[str, Any]]:
+    """Judge every step; returns rows of step_verification_summary.json (without coverage)."""
+    import click
+
+    from verifier import StepOptions, StepVerifier
+
+    from workflow.step_loop import step_summary_entry
+
+    out_dir = opts.out_dir
+    rows: list[dict[str, Any]] = []
+    done_by_files: dict[frozenset, tuple[str, dict[str, Any]]] = {}
+    steps = step_dirs(out_dir)
+    verifier: StepVerifier | None = None
+    try:
+        with click.progressbar(steps, label="verifying steps", file=sys.stderr,
+                               item_show_func=lambda p: p.name if p else "") as bar:
+            for step_dir in bar:
+                name = step_dir.name
+                existing, why = freshness(step_dir)
+                if why.startswith("STALE"):
+                    report.stale.append(name)
+                    echo(f"STALE {name}: {why[7:]}; re-running")
+                files_key = frozenset(current_files(step_dir, sidecars=True).items())
+                result: dict[str, Any] | None = None
+                how = "verified"
+                if not why and existing is not None and existing.get("status") == "PASS" and not opts.rerun_all:
+                    result, how = existing, "reused"
+                    report.reused.append(name)
+                elif files_key in done_by_files and "files" in done_by_files[files_key][1]:
+                    src, prev = done_by_files[files_key]
+                    result = {**prev, "original_file": str(step_dir / "original.py"),
+                              "refactored_file": str(step_dir / "refactored.py"),
+                              "reused_from": src}
+                    how = f"same files as {src}"
+                    (step_dir / STEP_RESULT_JSON).write_text(json.dumps(result, indent=2) + "\n")
+                    report.rerun.append(name)
+                else:
+                    if verifier is None:
+                        verifier = StepVerifier()
+                    weight_map = step_dir / WEIGHT_MAP_JSON
+                    try:
+                        res = verifier.verify(StepOptions(
+                            original=step_dir / "original.py", refactored=step_dir / "refactored.py",
+                            output=step_dir / STEP_RESULT_JSON,
+                            weight_map=weight_map if weight_map.is_file() else None,
+                            device=opts.device, timeout=opts.timeout))
+                        result = res.to_json()
+                    except HdecompError as err:
+                        # The step cannot be judged (bad input): its old verdict must not stand.
+                        result = {"timestamp": now(), "original_file": str(step_dir / "original.py"),
+                                  "refactored_file": str(step_dir / "refactored.py"),
+                                  "status": "ERROR", "reasons": ["bad_input"], "failures": [],
+                                  "error": err.one_line(), "anticheat": {}, "weight_transfer": {},
+                                  "numerical_comparison": {}, "files": current_files(step_dir),
+                                  "verifier_version": VERIFIER_VERSION}
+                        write_json(step_dir / STEP_RESULT_JSON, result)
+                    report.rerun.append(name)
+                done_by_files.setdefault(files_key, (name, result))
+                row = step_summary_entry(name, result)
+                row["checked"] = how
+                if why.startswith("STALE"):
+                    row["stale"] = why[7:]
+                rows.append(row)
+                if result.get("status") != "PASS":
+                    report.fail(f"FAIL step {name}: {_failure_text(result)}")
+    finally:
+        if verifier is not None:
+            verifier.close()
+    return rows
+
+
+def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
+    """Run every check; write the summaries; the report says what failed."""
+    from workflow.step_loop import run_composition
+
+    out_dir = Path(opts.out_dir)
+    is_decomposition(out_dir)
+    opts.out_dir = out_dir
+    report = VerifyReport()
+
+    t0 = time.monotonic()
+    problems: list[Problem] = check_layout(out_dir)
+    for p in problems:
+        report.fail(f"FAIL layout {p.one_line()}")
+    report.timing["layout_s"] = time.monotonic() - t0
+
+    # The composition test and the self-tests are processes of their own: they run while the
+    # steps are verified (their torch imports and forwards overlap the step workers').
+    from concurrent.futures import ThreadPoolExecutor
+
+    comp_file = out_dir / VERIFICATION_DIR / "composition_test.py"
+
+    def timed(fn: Callable[[], Any]) -> Callable[[], tuple[Any, float]]:
+        def run() -> tuple[Any, float]:
+            start = time.monotonic()
+            return fn(), time.monotonic() - start
+        return run
+
+    # Exact-size models can need many GiB per forward: overlap the work only for small ones.
+    big = largest_activation_bytes(out_dir) > PARALLEL_MAX_BYTES
+    if big:
+        opts.jobs = 1
+    with ThreadPoolExecutor(max_workers=1 if big else 2) as pool:
+        comp_future = pool.submit(timed(lambda: run_composition(out_dir, timeout=max(opts.timeout, 1800.0))
+                                        if comp_file.is_file() else (False, "composition_test.py is missing")))
+        tests_future = pool.submit(timed(lambda: run_selftests(out_dir, jobs=opts.jobs, timeout=opts.timeout)
+                                         if opts.self_tests else None))
+        t0 = time.monotonic()
+        rows = verify_steps(opts, report, echo)
+        report.timing["steps_s"] = time.monotonic() - t0
+        composition, report.timing["composition_s"] = comp_future.result()
+        results, report.timing["self_tests_s"] = tests_future.result()
+
+    if not composition[0]:
+        report.fail(f"FAIL composition: {composition[1]}")
+    if results is not None:
+        for r in results:
+            if r.status != "PASS":
+                report.fail(f"FAIL self-test {r.file}: {r.detail or f'exit {r.returncode}'}")
+        write_test_results(out_dir, test_results_json(results, composition))
+
+    t0 = time.monotonic()
+    coverage_status = "NOT_RUN"
+    if opts.coverage:
+        from workflow.coverage import step_coverage, tree_coverage
+
+        for row, step_dir in zip(rows, step_dirs(out_dir)):
+            try:
+                rep = step_coverage(out_dir, step_dir)
+            except Exception as err:  # noqa: BLE001 - an untraceable original is a finding
+                rep = None
+                text = err.one_line() if isinstance(err, HdecompError) else f"{type(err).__name__}: {err}"
+                report.fail(f"FAIL coverage {step_dir.name}: {text.splitlines()[0] if text else ''}")
+            if rep is not None:
+                write_json(step_dir / COVERAGE_REPORT_JSON, rep)
+                row["coverage_pct"] = rep["coverage"]["coverage_pct"]
+                row["coverage_status"] = rep["status"]
+                if rep["status"] != "FULL_COVERAGE":
+                    report.fail(f"FAIL coverage {step_dir.name}: {rep['status']}, missing "
+                                f"{rep['coverage']['missing_op_types']} {rep['errors'] or ''}".rstrip())
+        try:
+            cov = tree_coverage(out_dir)
+            coverage_status = cov["status"]
+            write_json(out_dir / VERIFICATION_DIR / COVERAGE_SUMMARY_JSON, cov)
+            if cov["status"] != "FULL_COVERAGE":
+                report.fail(f"FAIL coverage: {cov['status']} {cov['coverage']['coverage_pct']}% of "
+                            f"compute ops; missing {cov['coverage']['missing_op_types']} "
+                            f"{cov['errors'] or ''}".rstrip())
+        except Exception as err:  # noqa: BLE001 - an untraceable root is a finding
+            coverage_status = "ERROR"
+            text = err.one_line() if isinstance(err, HdecompError) else f"{type(err).__name__}: {err}"
+            report.fail(f"FAIL coverage: {text.splitlines()[0] if text else ''}")
+    report.timing["coverage_s"] = time.monotonic() - t0
+
+    passed = sum(1 for r in rows if r["verification_status"] == "PASS")
+    report.steps = rows
+    summary = {
+        "timestamp": now(),
+        "decomp_dir": str(out_dir),
+        "status": "PASS" if report.ok else "FAIL",
+        "total_steps": len(rows),
+        "passed": passed,
+        "failed": len(rows) - passed,
+        "skipped": 0,
+        "composition_test": "PASS" if composition[0] else "FAIL",
+        "composition_detail": composition[1],
+        "coverage_status": coverage_status,
+        "stale_steps": report.stale,
+        "reused_results": report.reused,
+        "layout_problems": [p.to_json() for p in problems],
+        "failures": report.failures,
+        "verifier_version": VERIFIER_VERSION,
+        "timing": {k: round(v, 3) for k, v in report.timing.items()},
+        "steps": rows,
+    }
+    write_json(out_dir / VERIFICATION_DIR / STEP_SUMMARY_JSON, summary)
+    return report
