@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import torch
 from torch import fx
 
+from hdecomp_ir.errors import IRInvariantError
 from hdecomp_ir.policy import OpInfo, OpKind, op_info
 from hdecomp_ir.spec import Level, dtype_code
 from hdecomp_ir.traced import TracedGraph
@@ -101,6 +102,38 @@ class IR:
     def model_name(self) -> str:
         return self.model_file.stem
 
+    def reindex(self) -> None:
+        """Recompute the op order and the op classes from the graph.
+
+        Lifting calls it; so does a pass that rewrites the graph before any child exists.
+        """
+        if self.root.children:
+            raise IRInvariantError("reindex() renumbers the ops, so it needs a root without children",
+                                   where=str(self.model_file),
+                                   fix="this is a bug in a pass: rewrite the graph before grouping")
+        self.ops = [n for n in self.traced.graph.nodes if n.op == "call_function"]
+        self.root.end = len(self.ops) - 1
+        self.pos = {n: i for i, n in enumerate(self.ops)}
+        self.compute, self.weight_derived, self.unclassified = set(), set(), set()
+        for node in self.ops:
+            info = op_info(node.target)
+            if not info.classified:
+                self.unclassified.add(info.name)
+            args = node.all_input_nodes
+            from_weights = [a for a in args if self.is_weight(a) or a in self.weight_derived]
+            if args and len(from_weights) == len(args) and \
+                    any(u.op != "output" for u in node.users):
+                # Plumbing on weights alone (a slice of a position table, `~mask[:t, :t]`)
+                # prepares a weight for its consumer and goes into that consumer's kernel.
+                self.weight_derived.add(node)
+            elif info.kind is OpKind.COMPUTE or from_weights:
+                # An op that mixes an activation with a weight (bias add, learned scale, a mask
+                # buffer in masked_fill) is compute: weights live in children, never in a parent.
+                self.compute.add(node)
+        if not self.compute:
+            # A model that is nothing but arithmetic (`a * b`): that arithmetic is its workload.
+            self.compute.update(n for n in self.ops if op_info(n.target).kind is OpKind.ARITH)
+
     # --- placeholders --------------------------------------------------------------------------
     def weight_fqn(self, node: fx.Node) -> str | None:
         """FQN of the parameter, buffer or constant a placeholder stands for (None otherwise)."""
@@ -123,7 +156,7 @@ class IR:
         return (fqn,) + tuple(a for a in self.traced.aliases.get(fqn, ()) if a != fqn)
 
     def is_weight(self, node: Any) -> bool:
-        return _is_weight_placeholder(self.traced, node)
+        return is_weight_placeholder(self.traced, node)
 
     def is_param(self, node: Any) -> bool:
         return isinstance(node, fx.Node) and node.name in self.traced.param_targets
@@ -202,75 +235,17 @@ def snake_case(name: str) -> str:
     return s or "component"
 
 
-def _is_weight_placeholder(traced: TracedGraph, node: Any) -> bool:
+def is_weight_placeholder(traced: TracedGraph, node: Any) -> bool:
+    """Whether `node` is a placeholder for a parameter, buffer or constant (not a user input)."""
     return isinstance(node, fx.Node) and node.op == "placeholder" and \
         node.name not in traced.user_inputs
 
 
-def sink_weight_chains(traced: TracedGraph) -> None:
-    """Give every consumer its own copy of the weight-only plumbing it reads, right before it.
-
-    `cos = self.cos_cached[:t]` read by two multiplies far apart would otherwise tie two kernels
-    together; a private copy per consumer keeps each kernel a contiguous range.
-    """
-    graph = traced.graph
-    derived: set[fx.Node] = set()
-    for node in graph.nodes:
-        if node.op != "call_function":
-            continue
-        args = node.all_input_nodes
-        if args and all(_is_weight_placeholder(traced, a) or a in derived for a in args):
-            derived.add(node)
-    if not derived:
-        return
-    for user in list(graph.nodes):
-        if user.op != "call_function" or user in derived:
-            continue
-        copies: dict[fx.Node, fx.Node] = {}
-
-        def copy_of(node: fx.Node) -> fx.Node:
-            if node not in derived:
-                return node
-            if node not in copies:
-                for arg in node.all_input_nodes:
-                    copy_of(arg)
-                with graph.inserting_before(user):
-                    copies[node] = graph.node_copy(node, lambda n: copies.get(n, n))
-            return copies[node]
-
-        for arg in user.all_input_nodes:
-            if arg in derived:
-                user.replace_input_with(arg, copy_of(arg))
-    for node in reversed(list(graph.nodes)):
-        if node in derived and not node.users:
-            graph.erase_node(node)
-
-
 def lift(traced: TracedGraph, model_file: Path, class_name: str) -> IR:
     """Lift a traced graph into an IR whose root owns every op node (no children yet)."""
-    sink_weight_chains(traced)
-    ops = [n for n in traced.graph.nodes if n.op == "call_function"]
-    root = Component(cid="root", level=Level.MODEL, start=0, end=len(ops) - 1,
+    root = Component(cid="root", level=Level.MODEL, start=0, end=-1,
                      label=class_name, origin="root", module_path="",
                      module_class=class_name)
-    ir = IR(traced=traced, model_file=Path(model_file), class_name=class_name, ops=ops, root=root)
-    ir.pos = {n: i for i, n in enumerate(ops)}
-    for node in ops:
-        info = op_info(node.target)
-        if not info.classified:
-            ir.unclassified.add(info.name)
-        args = node.all_input_nodes
-        from_weights = [a for a in args if ir.is_weight(a) or a in ir.weight_derived]
-        if args and len(from_weights) == len(args) and \
-                any(u.op != "output" for u in node.users):
-            # Plumbing on weights alone (a slice of a position table, `~mask[:t, :t]`) prepares
-            # a weight for its consumer and goes into that consumer's kernel.
-            ir.weight_derived.add(node)
-        elif info.kind is OpKind.COMPUTE or from_weights:
-            # An op that mixes an activation with a weight (bias add, learned scale, a mask
-            # buffer in masked_fill) is compute: weights live in children, never in a parent.
-            ir.compute.add(node)
-    if not ir.compute:
-        # A model that is nothing but arithmetic (`a * b`): that arithmetic is its workload.
-        ir.compute.update(n for n in ops if op_info(n.target).kind is OpKind.ARITH)
+    ir = IR(traced=traced, model_file=Path(model_file), class_name=class_name, ops=[], root=root)
+    ir.reindex()
     return ir

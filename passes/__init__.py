@@ -16,10 +16,13 @@ from passes.dedup_workloads import dedup_workloads
 from passes.form_kernels import form_kernels
 from passes.group_fusions import group_fusions
 from passes.group_layers import group_layers
+from passes.sink_weight_chains import sink_weight_chains
 
 Pass = Callable[[IR], IR]
 
 PIPELINE: list[tuple[str, Pass]] = [
+    # Kernels are op ranges: a weight slice shared by two consumers must first be copied.
+    ("sink_weight_chains", sink_weight_chains),
     # Semantic kernels first: everything later groups kernels, never raw ops.
     ("form_kernels", form_kernels),
     # The root's level decides which grouping passes have work to do.

@@ -1,6 +1,6 @@
 """form_kernels: make every compute op, or every semantic unit, one kernel.
 
-Needs: a lifted IR whose root owns all op nodes and has no children.
+Needs: a lifted IR whose root owns all op nodes and has no children, weight chains sunk.
 Guarantees: every compute node is owned by exactly one kernel child of the root; plumbing nodes
 stay with the root; kernels are contiguous ranges.
 

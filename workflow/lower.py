@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from frontend.trace import trace
+from hdecomp_ir.errors import IRInvariantError
 from hdecomp_ir.ir import IR, lift
 from hdecomp_ir.ir_verifier import verify_ir
 from frontend.limits import DEFAULT_TIMEOUT_S, limited
@@ -53,7 +54,12 @@ def build_ir(model_file: Path, class_name: str = "Model", *, pass_names: list[st
     for name, run_pass in select(pass_names):
         ir = run_pass(ir)
         if verify_each:
-            verify_ir(ir)
+            try:
+                verify_ir(ir)
+            except IRInvariantError as err:
+                # the pass that broke the invariant is the one to fix: name it
+                raise IRInvariantError(f"after pass {name!r}: {err.what}", where=err.where,
+                                       fix=err.fix) from err
         if on_pass:
             on_pass(name, ir)
     return ir
