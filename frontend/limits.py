@@ -11,12 +11,55 @@ import contextlib
 import os
 import resource
 import signal
+import sys
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
+
+import torch
 
 from hdecomp_ir.errors import UserInputError
 
 DEFAULT_TIMEOUT_S = 600.0
+# Without --timeout: importing and constructing get a fixed limit, tracing one that grows with
+# the model. Tracing a normal model takes seconds; a forward() that never returns should not
+# hold the command for ten minutes.
+LOAD_TIMEOUT_S = 120.0
+TRACE_BASE_S = 60.0
+TRACE_S_PER_BILLION_PARAMS = 30.0
+PROGRESS_EVERY_S = 10.0
+
+
+def trace_allowance(model: torch.nn.Module) -> float:
+    """Seconds tracing `model` may take: 60 s, plus 30 s per billion parameters."""
+    params = sum(p.numel() for p in model.parameters())
+    return TRACE_BASE_S + TRACE_S_PER_BILLION_PARAMS * params / 1e9
+
+
+@contextlib.contextmanager
+def progress_lines(what: str, where: str, limit: float | None,
+                   every: float = PROGRESS_EVERY_S) -> Iterator[None]:
+    """A line on stderr every `every` seconds while the block runs, so a long trace shows life.
+
+    The stream is taken now: tracing redirects sys.stderr to silence torch, not us.
+    """
+    stream = sys.stderr
+    done = threading.Event()
+
+    def beat() -> None:
+        elapsed = 0.0
+        while not done.wait(every):
+            elapsed += every
+            bound = f" (limit {limit:.0f}s)" if limit else ""
+            print(f"{what} ({where}): still running after {elapsed:.0f}s{bound}", file=stream,
+                  flush=True)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def available_memory() -> int:

@@ -6,13 +6,14 @@ gigabytes of parameters or inputs costs no real memory; only verification builds
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -36,6 +37,21 @@ class LoadedModel:
     def name(self) -> str:
         """Model name: the file stem, as the output directory names it."""
         return self.path.stem
+
+
+@contextlib.contextmanager
+def no_exit(what: str, path: Path) -> Iterator[None]:
+    """Turn a `sys.exit()` in user code into bad input: our exit code is ours to decide.
+
+    SystemExit is no Exception, so without this a model that exits while being imported (or in
+    its constructor or forward) would end `lower` with the model's exit code and nothing written.
+    """
+    try:
+        yield
+    except SystemExit as err:
+        raise UserInputError(f"{what} called sys.exit({err.code!r})", where=str(path),
+                             fix="remove the exit: a model file is imported, never run as a script"
+                             ) from None
 
 
 def import_file(path: Path, *, alias: str | None = None) -> ModuleType:
@@ -66,7 +82,11 @@ def import_file(path: Path, *, alias: str | None = None) -> ModuleType:
     if added:
         sys.path.insert(0, parent)  # sibling imports of a multi-file model
     try:
-        spec.loader.exec_module(module)
+        with no_exit("importing the file", path):
+            spec.loader.exec_module(module)
+    except UserInputError:
+        sys.modules.pop(name, None)
+        raise
     except ImportError as err:
         sys.modules.pop(name, None)
         raise UserInputError(f"import failed: {err}", where=str(path),
@@ -89,7 +109,10 @@ def _call(module: ModuleType, fn_name: str, path: Path) -> list[Any]:
         raise UserInputError(f"no {fn_name}() function", where=str(path),
                              fix=f"define {fn_name}() returning a list of inputs")
     try:
-        value = fn()
+        with no_exit(f"{fn_name}()", path):
+            value = fn()
+    except UserInputError:
+        raise
     except Exception as err:
         raise UserInputError(f"{fn_name}() raised {type(err).__name__}: {first_line(err)}", where=str(path),
                              fix=f"fix {fn_name}()") from None
@@ -135,7 +158,10 @@ def _construct(cls: type, module: ModuleType, class_name: str, path: Path,
     with torch.device(device):
         init_inputs = _call(module, "get_init_inputs", path)
         try:
-            return cls(*init_inputs), init_inputs
+            with no_exit(f"{class_name}(*get_init_inputs())", path):
+                return cls(*init_inputs), init_inputs
+        except UserInputError:
+            raise
         except Exception as err:
             raise UserInputError(f"{class_name}(*get_init_inputs()) raised {type(err).__name__}: "
                                  f"{first_line(err)}", where=str(path),

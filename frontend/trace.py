@@ -30,9 +30,9 @@ import torch
 from torch import fx, nn
 from torch.utils import _pytree as pytree
 
-from hdecomp_ir.errors import TraceError, first_line
+from hdecomp_ir.errors import TraceError, UserInputError, first_line
 from hdecomp_ir.traced import TracedGraph, flat_outputs
-from frontend.loader import LoadedModel, load_model
+from frontend.loader import LoadedModel, load_model, no_exit
 from frontend.opaque_rnn import opaque_rnns, restore_aten
 from hdecomp_ir.policy import GUARD_NAMES, op_info
 from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL, trial_seeds
@@ -48,8 +48,9 @@ def trace(loaded: LoadedModel) -> TracedGraph:
     """Trace the model: meta-device export, else (data-dependent control flow) the real-tensor
     fallback; refuse it with a clear message when neither works."""
     try:
-        return _trace_export(loaded)
-    except (TraceError, MemoryError):
+        with no_exit("forward()", loaded.path):
+            return _trace_export(loaded)
+    except (UserInputError, MemoryError):
         raise
     except Exception as err:
         primary = err
@@ -100,10 +101,35 @@ def _needs_real_values(err: BaseException) -> bool:
 
 def _refusal(loaded: LoadedModel, err: BaseException, *, fallback: bool = False) -> TraceError:
     how = "torch.export with real tensors" if fallback else "torch.export"
+    line = _model_line(err, loaded.path)
+    if line is not None and isinstance(err, (RuntimeError, ValueError, TypeError, IndexError,
+                                             AssertionError, AttributeError, KeyError)):
+        # The model's own code raised on its own inputs (a shape mismatch, a wrong argument):
+        # that is a bug in the model, not something tracing could work around.
+        number, text = line
+        return TraceError(f"forward() raised {type(err).__name__} at line {number} "
+                          f"(`{text}`): {first_line(err)}", where=str(loaded.path),
+                          fix="fix that line: the model must run on the inputs get_inputs() returns")
     return TraceError(f"{how} could not trace {loaded.class_name}: {type(err).__name__}: "
                       f"{first_line(err)}", where=str(loaded.path),
                       fix="make forward() traceable (no tensor-valued Python control flow "
                           "that changes with the inputs)")
+
+
+def _model_line(err: BaseException, path: Path) -> tuple[int, str] | None:
+    """The innermost frame of the model file in an exception's traceback: (line, source)."""
+    import traceback
+
+    target = path.resolve()
+    found = None
+    for frame in traceback.extract_tb(err.__traceback__):
+        try:
+            same = Path(frame.filename).resolve() == target
+        except OSError:
+            same = False
+        if same and frame.lineno is not None:
+            found = (frame.lineno, (frame.line or "").strip())
+    return found
 
 
 @contextlib.contextmanager
@@ -119,6 +145,9 @@ def _quiet_tracing() -> Iterator[None]:
     level = torch_log.level
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch_log.setLevel(logging.ERROR)
+    # torch logs a failed fake-tensor op with its whole traceback at ERROR level, on handlers
+    # holding the real stderr; the exception that follows is reported as one line instead.
+    logging.disable(logging.CRITICAL)
     torch.backends.mha.set_fastpath_enabled(False)
     try:
         with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise), \
@@ -127,6 +156,7 @@ def _quiet_tracing() -> Iterator[None]:
             yield
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
+        logging.disable(logging.NOTSET)
         torch_log.setLevel(level)
 
 

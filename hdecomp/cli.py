@@ -11,10 +11,15 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import click
+
+# torch warns on import when numpy is absent; hdecomp never converts tensors to numpy, so the
+# warning is noise on every command (set before anything imports torch).
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
 
 from hdecomp_ir.errors import HdecompError, first_line
 
@@ -74,13 +79,14 @@ def _terminate(signum: int, frame: Any) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="Where verification runs.")
 @click.option("--no-verify", is_flag=True, help="Emit the tree without running the equivalence pass.")
-@click.option("--timeout", type=float, default=600.0, show_default=True,
-              help="Seconds loading and tracing the model may take.")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds loading and tracing the model may take (default: 120 s to load, "
+                   "then 60 s plus 30 s per billion parameters to trace).")
 @click.option("--memory-limit", type=float, default=None,
               help="GiB loading and tracing may allocate (default: 80% of available memory).")
 @_report_errors
 def lower(model_file: Path, output_dir: Path | None, class_name: str, force: bool, device: str,
-          no_verify: bool, timeout: float, memory_limit: float | None) -> None:
+          no_verify: bool, timeout: float | None, memory_limit: float | None) -> None:
     """Lower MODEL_FILE into a verified draft decomposition."""
     from workflow.lower import LowerOptions, lower_model
 

@@ -33,7 +33,10 @@ CASES: dict[str, tuple[list[str], str]] = {
     "get_init_inputs_raises": ([], "get_init_inputs() raised KeyError"),
     "constructor_raises": ([], "Model(*get_init_inputs()) raised TypeError"),
     "forward_raises": ([], "forward is broken"),
-    "shape_mismatch": ([], "could not trace"),
+    "shape_mismatch": ([], "forward() raised RuntimeError at line 8 (`def forward(self, x): return self.fc(x)`)"),
+    "matmul_shape_error": ([], "forward() raised RuntimeError at line 12 (`return y @ torch.ones(16, 4)`)"),
+    "exits_at_import": ([], "importing the file called sys.exit(0)"),
+    "exits_in_forward": ([], "forward() called sys.exit(3)"),
     "returns_none": ([], "not tensors"),
     "returns_string": ([], "forward() returns str, not tensors"),
     "data_dependent_branch": ([], "take another branch than those of seed 42"),
@@ -70,6 +73,18 @@ def test_bad_model_file(case: str, tmp_path: Path) -> None:
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [], "nothing written beside the target"
     assert time.monotonic() - start < 60
+
+
+def test_torch_logs_stay_off_stderr(tmp_path: Path) -> None:
+    """A failing fake-tensor op makes torch log its traceback on the real stderr: only our line
+    may reach the user (a subprocess, since CliRunner would not see torch's own handlers)."""
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "hdecomp", "lower", str(BAD / "matmul_shape_error.py"),
+                           "-o", str(out), "--no-verify"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    line = _check_one_line(proc.stdout + proc.stderr)
+    assert "at line 12" in line and "control flow" not in line
+    assert not out.exists()
 
 
 def test_path_problems(tmp_path: Path) -> None:
@@ -146,3 +161,19 @@ def test_force_replaces_the_whole_tree(tmp_path: Path) -> None:
     tree = json.loads((out / "decomposition_tree.json").read_text())
     assert tree["metadata"]["model_name"] == "tiny_conv_block"
     assert [p.name for p in tmp_path.iterdir()] == ["tree"]
+
+
+def test_trace_limit_grows_with_the_model_and_shows_progress(capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from frontend.limits import TRACE_BASE_S, progress_lines, trace_allowance
+
+    assert trace_allowance(torch.nn.Linear(8, 8)) == pytest.approx(TRACE_BASE_S)
+    with torch.device("meta"):
+        big = torch.nn.Embedding(2_000_000, 1000)  # 2e9 parameters, no memory on meta
+    assert trace_allowance(big) == pytest.approx(TRACE_BASE_S + 60.0)
+    with progress_lines("tracing the model", "m.py", 60.0, every=0.05):
+        time.sleep(0.3)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) >= 3
+    assert lines[0] == "tracing the model (m.py): still running after 0s (limit 60s)"

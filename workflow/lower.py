@@ -13,7 +13,7 @@ from frontend.trace import trace
 from hdecomp_ir.errors import IRInvariantError
 from hdecomp_ir.ir import IR, lift
 from hdecomp_ir.ir_verifier import verify_ir
-from frontend.limits import DEFAULT_TIMEOUT_S, limited
+from frontend.limits import LOAD_TIMEOUT_S, limited, progress_lines, trace_allowance
 from frontend.loader import load_model
 from hdecomp_ir.printer import print_ir
 
@@ -31,21 +31,31 @@ class LowerOptions:
     device: str = "auto"
     verify: bool = True
     verify_each: bool = False
-    timeout: float = DEFAULT_TIMEOUT_S
+    timeout: float | None = None        # seconds for loading and tracing; None: by model size
     memory_limit: int | None = None     # bytes; None: 80% of the memory available
 
 
 def build_ir(model_file: Path, class_name: str = "Model", *, pass_names: list[str] | None = None,
              on_pass: Callable[[str, IR], None] | None = None, verify_each: bool = True,
-             timeout: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = None) -> IR:
+             timeout: float | None = None, memory_limit: int | None = None) -> IR:
     """Load, trace, lift and run the pipeline; `on_pass(name, ir)` sees the IR after each pass."""
     from passes import select
 
     select(pass_names)  # a typo in --passes is reported before any model code runs
-    with limited("loading and tracing the model", str(model_file), seconds=timeout,
-                 memory=memory_limit):
-        loaded = load_model(Path(model_file), class_name)
-        traced = trace(loaded)
+    where = str(model_file)
+    if timeout is not None:
+        with limited("loading and tracing the model", where, seconds=timeout, memory=memory_limit), \
+                progress_lines("loading and tracing the model", where, timeout):
+            loaded = load_model(Path(model_file), class_name)
+            traced = trace(loaded)
+    else:
+        with limited("loading the model", where, seconds=LOAD_TIMEOUT_S, memory=memory_limit), \
+                progress_lines("loading the model", where, LOAD_TIMEOUT_S):
+            loaded = load_model(Path(model_file), class_name)
+        allowance = trace_allowance(loaded.model)
+        with limited("tracing the model", where, seconds=allowance, memory=memory_limit), \
+                progress_lines("tracing the model", where, allowance):
+            traced = trace(loaded)
     ir = lift(traced, Path(model_file), class_name)
     if on_pass:
         on_pass("input", ir)
@@ -97,7 +107,7 @@ def default_output_dir(model_file: Path) -> Path:
 
 
 def loose_buffers(ir: IR, model_file: Path, class_name: str,
-                  timeout: float = DEFAULT_TIMEOUT_S, memory_limit: int | None = None) -> dict:
+                  timeout: float | None = None, memory_limit: int | None = None) -> dict:
     """Values of the buffers that component files must carry (masks, rotary tables).
 
     Lowering runs on the meta device, where buffers have no values; buffers of torch.nn builtins
@@ -117,8 +127,8 @@ def loose_buffers(ir: IR, model_file: Path, class_name: str,
     import torch
 
     torch.manual_seed(0)
-    with limited("building the model to read its buffers", str(model_file), seconds=timeout,
-                 memory=memory_limit):
+    with limited("building the model to read its buffers", str(model_file),
+                 seconds=timeout or LOAD_TIMEOUT_S, memory=memory_limit):
         real = load_model(model_file, class_name, device="cpu")
     values = dict(real.model.named_buffers(remove_duplicate=False))
     return {fqn: values[fqn] for fqn in sorted(wanted) if fqn in values}
@@ -158,7 +168,10 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
             ok = run_equivalence(staging.path, emitted, device=opts.device, echo=echo)
             _record_status(staging.path, "PASSED" if ok else "FAILED")
         staging.commit()
-    echo(f"{'PASS' if ok else 'FAIL'}: {out_dir}")
+    if not opts.verify:
+        echo(f"emitted, not verified: {out_dir} (run `hdecomp verify {out_dir}`)")
+    else:
+        echo(f"{'PASS' if ok else 'FAIL'}: {out_dir}")
     return ok
 
 
