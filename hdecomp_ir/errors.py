@@ -43,6 +43,20 @@ class TraceError(UserInputError):
     """No front end could take the model."""
 
 
+class IRParseError(UserInputError):
+    """A textual IR dump that does not follow the grammar of `hdecomp_ir/textual.py`.
+
+    `line` is 1-based; `expected` says what the parser was looking for and `found` what it saw.
+    """
+
+    def __init__(self, line: int, expected: str, found: str, *, where: str | None = None) -> None:
+        self.line = line
+        self.expected = expected
+        self.found = found
+        super().__init__(f"line {line}: expected {expected}, found {found}", where=where,
+                         fix="the file must be as `hdecomp ir --dump-dir` writes it")
+
+
 class CheckFailed(HdecompError):
     """A verification ran and failed (exit 1)."""
 
