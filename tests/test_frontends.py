@@ -6,6 +6,7 @@ checks, and the way the front end got there (fallback, specialized decisions, ti
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -40,8 +41,19 @@ def test_value_branches_use_the_real_tensor_fallback(tmp_path: Path) -> None:
 
 
 def test_constructor_reading_values_builds_on_cpu(tmp_path: Path) -> None:
-    lower("item_init", tmp_path / "d")
-    assert (tmp_path / "d/level_0_kernel").is_dir()
+    out = tmp_path / "d"
+    lower("item_init", out)
+    # the two nn.Linear(16, 16) are one workload; the scaled residual adds are plumbing
+    kernels = sorted(p.name for p in (out / "level_0_kernel").glob("*.py"))
+    assert kernels == ["linear_16x16_fp32.py", "relu_fp32.py"]
+    for name in kernels:
+        module = ast.parse((out / "level_0_kernel" / name).read_text())
+        defined = {n.name for n in module.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+        assert {"Model", "get_inputs", "get_init_inputs"} <= defined, name
+    # the scales exist only once the constructor ran on real tensors (`.item()` fails on meta)
+    [refactored] = (out / "steps").glob("*/refactored.py")
+    text = refactored.read_text()
+    assert "* 0.5" in text and "* 1.0" in text, text
 
 
 def test_tied_weights_reach_every_consumer(tmp_path: Path) -> None:

@@ -29,11 +29,6 @@ REPO = Path(__file__).resolve().parent.parent
 PROMPTS = REPO / "prompts"
 EXAMPLE = "data/examples/mlp_block.py"
 
-# Commands the prompts may name before the CLI has them. Each entry must be removed as soon as the
-# command lands: `test_pending_commands_still_missing` fails once it exists. Empty: `verify`,
-# `test` and `coverage` are in the CLI.
-PENDING_COMMANDS: set[str] = set()
-
 # Commands the workflow cannot do without: the prompts must show each of them.
 REQUIRED_COMMANDS = {"lower", "verify-step", "verify", "prompt"}
 
@@ -119,8 +114,6 @@ def check_invocations(found, where: str) -> list[str]:
                 problems.append(f"{where}: unknown global option {opt} in: {line}")
         if command.startswith(("<", "{")):
             continue  # a placeholder such as <command>
-        if command in PENDING_COMMANDS:
-            continue
         cmd = main.commands.get(command)
         if cmd is None:
             problems.append(f"{where}: no command `hdecomp {command}` in: {line}")
@@ -178,9 +171,17 @@ def test_the_checker_catches_a_bad_command_or_flag():
     assert any("--nope" in p for p in problems)
 
 
-def test_pending_commands_still_missing():
-    landed = sorted(c for c in PENDING_COMMANDS if c in main.commands)
-    assert not landed, f"remove {landed} from PENDING_COMMANDS: the CLI has them now"
+def test_a_command_the_cli_lacks_fails_the_real_prompt_check():
+    """test_every_command_and_flag_in_the_prompts_exists's check on a copy of the real prompts
+    with one made-up command added: it must report exactly that line, so the real check cannot
+    pass by reading nothing."""
+    texts = prompt_files()
+    texts["MAIN_PROMPT.md"] += "\n```bash\nhdecomp frobnicate out/model --fast\n```\n"
+    problems = []
+    for name, text in texts.items():
+        problems += check_invocations(invocations(code_lines(text)), name)
+    assert problems == ["MAIN_PROMPT.md: no command `hdecomp frobnicate` in: "
+                        "hdecomp frobnicate out/model --fast"]
 
 
 def short(x: float) -> str:
@@ -310,7 +311,7 @@ def test_layout_table_matches_the_workflow_output(lowered: dict):
     problems = []
     for row in rows:
         for writer in row["writers"]:
-            if writer != "agent" and writer not in main.commands and writer not in PENDING_COMMANDS:
+            if writer != "agent" and writer not in main.commands:
                 problems.append(f"{row['pattern']}: written by `{writer}`, no such command")
         if row["when"] in WHEN_STAGE:
             files = stages[WHEN_STAGE[row["when"]]]
