@@ -16,8 +16,8 @@ import torch
 from hdecomp_ir.ir import IR, Component
 from hdecomp_ir.spec import (ANALYSIS_MD, COMPOSITION_TEST, STEPS_DIR, TREE_JSON,
                              VERIFICATION_DIR, WEIGHT_MAP_JSON, Level)
-from codegen.files import (allows_inf, child_refs, component_module, composition_module, refactored_module,
-                           sidecar_buffers, weight_map)
+from codegen.files import (child_refs, component_module, composition_module, refactored_module,
+                           root_module, sidecar_buffers, weight_map)
 from codegen.reports import analysis_md, tree_json
 
 _PLURAL = {Level.KERNEL: "kernels", Level.FUSION: "fusions", Level.LAYER: "layers"}
@@ -47,29 +47,6 @@ def _save(tensors: dict[str, torch.Tensor]) -> bytes:
     return buf.getvalue()
 
 
-def root_file(ir: IR, source: str, buffers: dict[str, torch.Tensor]) -> str:
-    """The root's component file: the user's model unchanged, with the format's header and tests."""
-    from codegen.files import _TESTS_TEMPLATE, header  # one template for every component file
-
-    head = header(ir, ir.root, parent="root", children=[c.name for c in ir.root.children],
-                  params=[])
-    shapes = _expected_shapes(ir)
-    tests = _TESTS_TEMPLATE.split("def run_tests():", 1)[1]
-    extra = ""
-    if ir.class_name != "Model":
-        extra += f"\nModel = {ir.class_name}\n"
-    extra += f"\n\ndef get_expected_output_shape():\n    return {shapes!r}\n\n\n" \
-             f"ALLOW_INF = {allows_inf(ir, ir.root, buffers)}\n\n\ndef run_tests():" + tests
-    return head + "\n" + source.rstrip() + "\n" + extra
-
-
-def _expected_shapes(ir: IR) -> list[tuple[int, ...]]:
-    from codegen.files import returned_tensors
-    from hdecomp_ir.ir import value_type
-
-    return [value_type(n).shape for n in returned_tensors(ir, ir.root)]  # type: ignore[union-attr]
-
-
 def emit(ir: IR, *, source: str, buffers: dict[str, torch.Tensor], source_level: str,
          timestamp: str, model_rel: str, status: str = "NOT_VERIFIED") -> Emitted:
     """Build every file of the decomposition.
@@ -92,7 +69,7 @@ def emit(ir: IR, *, source: str, buffers: dict[str, torch.Tensor], source_level:
         path = f"{comp.level.folder}/{comp.name}.py"
         out.paths[key] = path
         if comp is ir.root and decomposed:
-            texts[key] = root_file(ir, source, buffers)
+            texts[key] = root_module(ir, source, buffers)
         else:
             texts[key] = component_module(ir, comp, parent=parent_of.get(key, "root"),
                                           buffers=buffers)

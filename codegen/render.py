@@ -18,6 +18,7 @@ import torch
 from torch import fx
 from torch.utils import _pytree as pytree
 
+from hdecomp_ir.errors import UserInputError
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.naming import identifier, module_call_form, module_slots, unique, weight_names
 from hdecomp_ir.policy import op_name
@@ -53,6 +54,7 @@ class Scope:
     weights: dict[fx.Node, str] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     device_var: str | None = None
+    where: str | None = None  # the op being rendered, for errors
 
     def fresh(self, base: str) -> str:
         return unique(identifier(base), self.used)
@@ -84,7 +86,9 @@ def literal(value: Any, scope: Scope) -> Expr:
             return call("float", [cst.SimpleString('"nan"')])
     if isinstance(value, (bool, int, float, str)) or value is None:
         return cst.parse_expression(repr(value))
-    raise TypeError(f"cannot render argument {value!r} of type {type(value).__name__}")
+    raise UserInputError(f"an argument of type {type(value).__name__} ({value!r}) has no Python "
+                         "form in the generated files", where=scope.where,
+                         fix="pass it as a tensor, a number or a list of them in the model")
 
 
 # --- the rule table: op -> expression builder -------------------------------------------------
@@ -124,7 +128,9 @@ def _aten(node: fx.Node, scope: Scope) -> Expr:
         path = f"torch.ops.{target.namespace}.{target._schema.name.split('::')[-1]}." \
                f"{target._overloadname}"
     else:
-        raise TypeError(f"cannot render call target {target!r}")
+        raise UserInputError(f"the traced call {target!r} is no aten op, which the generated "
+                             "files cannot call", where=scope.where,
+                             fix="write that part of forward() with plain torch ops")
     return call(path, [literal(a, scope) for a in node.args],
                 {k: literal(v, scope) for k, v in node.kwargs.items()})
 
@@ -222,7 +228,9 @@ def render_forward(ir: IR, comp: Component, callees: list[Callee],
             continue
         name = scope.fresh(_value_base(ir, node))
         scope.values[node] = name
+        scope.where = f"{ir.model_file.as_posix()}: op {node.name} of {comp.name}"
         body.append(assign([name], render_node(node, scope)))
+    scope.where = f"{ir.model_file.as_posix()}: the return value of {comp.name}"
     body.append(cst.SimpleStatementLine([cst.Return(_return_value(ir, comp, scope))]))
     return params, body
 

@@ -7,9 +7,11 @@ Below the front end, the verifier and the composition test, which all need the s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import torch
+
+from hdecomp_ir.errors import UserInputError
 
 # Integer buffers such as BatchNorm's num_batches_tracked carry no state for an eval forward.
 IGNORED_BUFFER_SUFFIXES = ("num_batches_tracked",)
@@ -79,3 +81,38 @@ def collect_tensors(model: torch.nn.Module) -> tuple[list[TensorMeta], dict[str,
         metas.append(meta)
         tensors[meta.name] = tensor
     return metas, tensors
+
+
+def tensors_by_name(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Every name a tensor of `model` is reachable under (tied names included) -> the tensor."""
+    metas, tensors = collect_tensors(model)
+    return {name: tensors[meta.name] for meta in metas for name in meta.names}
+
+
+def copy_mapped(original: torch.nn.Module, composed: torch.nn.Module,
+                weight_map: Mapping[str, str | Sequence[str]]) -> None:
+    """Copy the tensors of `original` into `composed` under the names `weight_map` gives them.
+
+    `weight_map` maps a name in `original` (a parameter, a buffer, a plain tensor attribute, or
+    any of the names of a tied weight) to its name in `composed`, or to a list of names where
+    one tensor feeds several components. Values are copied in place, without autograd; a
+    name that either model lacks, or two shapes that differ, raise UserInputError naming the
+    entry, since the weight map then no longer matches the models.
+    """
+    source = tensors_by_name(original)
+    target = tensors_by_name(composed)
+    fix = "lower the model again, or correct the weight map"
+    with torch.no_grad():
+        for src, dst in weight_map.items():
+            if src not in source:
+                raise UserInputError(f"the weight map names {src!r}, which the original model "
+                                     "does not hold", fix=fix)
+            for name in [dst] if isinstance(dst, str) else dst:
+                if name not in target:
+                    raise UserInputError(f"the weight map copies {src!r} to {name!r}, which the "
+                                         "composed model does not hold", fix=fix)
+                value, into = source[src], target[name]
+                if tuple(value.shape) != tuple(into.shape):
+                    raise UserInputError(f"the weight map copies {src!r} {list(value.shape)} to "
+                                         f"{name!r} {list(into.shape)}", fix=fix)
+                into.copy_(value)

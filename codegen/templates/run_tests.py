@@ -1,0 +1,34 @@
+# Template of the self-test every component file ends with (component.py, root.py).
+# No placeholders: it reads the module's Model, get_inputs(), get_init_inputs(),
+# get_expected_output_shape() and ALLOW_INF.
+def run_tests():
+    """Build the model, run it on get_inputs(), check the output shapes and finiteness."""
+    try:
+        model = Model(*get_init_inputs())
+        model.eval()
+        with torch.no_grad():
+            inputs = get_inputs()
+            output = model(*inputs)
+            outputs = [o for o in torch.utils._pytree.tree_leaves(output) if isinstance(o, torch.Tensor)]
+            for out in outputs:
+                assert out is not None, "Output is None"
+                if out.is_floating_point():
+                    assert not torch.isnan(out).any(), "Output contains NaN"
+                    assert ALLOW_INF or not torch.isinf(out).any(), "Output contains Inf"
+            actual = [tuple(o.shape) for o in outputs]
+            expected = [tuple(s) for s in get_expected_output_shape()]
+            assert actual == expected, f"Output shapes {actual} != expected {expected}"
+            print(f"Input shape(s): {[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)]}")
+            print(f"Output shape(s): {actual}")
+            print("PASS")
+            return True
+    except Exception as e:
+        print(f"FAIL: {e}")
+        import traceback
+        traceback.print_exc()
+        return False
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_tests() else 1)
