@@ -36,7 +36,8 @@ SAMPLE = [
 
 
 def _emitted(model: str) -> dict[str, bytes]:
-    path = DATA / model
+    # relative to the checkout, as a user in it would type it: headers name the source file
+    path = DATA.relative_to(TESTS.parent) / model
     ir = build_ir(path)
     out = emit(ir, source=path.read_text(), buffers={}, source_level="golden",
                timestamp="2026-01-01T00:00:00+00:00", model_rel="model.py")
@@ -44,7 +45,9 @@ def _emitted(model: str) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("model", SAMPLE)
-def test_emitted_tree_matches_golden(model: str, update_golden: bool) -> None:
+def test_emitted_tree_matches_golden(model: str, update_golden: bool,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(TESTS.parent)
     files = _emitted(model)
     folder = GOLDEN_TREES / model.removesuffix(".py").replace("/", "__")
     if update_golden:

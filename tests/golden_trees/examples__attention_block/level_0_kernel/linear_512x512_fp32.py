@@ -1,6 +1,6 @@
 """
 Component: linear_512x512_fp32
-Source: /work/main/data/examples/attention_block.py
+Source: data/examples/attention_block.py
 Abstraction Level: kernel
 Parent: attention_block
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: softmax_8x8x256x256_fp32
-Source: /work/main/data/examples/attention_block.py
+Source: data/examples/attention_block.py
 Abstraction Level: kernel
 Parent: attention_block
 Children: []

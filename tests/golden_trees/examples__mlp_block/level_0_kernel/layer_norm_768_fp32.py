@@ -1,6 +1,6 @@
 """
 Component: layer_norm_768_fp32
-Source: /work/main/data/examples/mlp_block.py
+Source: data/examples/mlp_block.py
 Abstraction Level: kernel
 Parent: mlp_block
 Children: []

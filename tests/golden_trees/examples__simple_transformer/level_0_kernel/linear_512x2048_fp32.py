@@ -1,6 +1,6 @@
 """
 Component: linear_512x2048_fp32
-Source: /work/main/data/examples/simple_transformer.py
+Source: data/examples/simple_transformer.py
 Abstraction Level: kernel
 Parent: linear_gelu_512x2048_fp32
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: matmul_4x8x128x128_4x8x128x64_fp32
-Source: /work/main/data/examples/simple_transformer.py
+Source: data/examples/simple_transformer.py
 Abstraction Level: kernel
 Parent: block_512_fp32
 Children: []

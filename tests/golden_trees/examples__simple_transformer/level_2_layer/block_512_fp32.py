@@ -1,6 +1,6 @@
 """
 Component: block_512_fp32
-Source: /work/main/data/examples/simple_transformer.py
+Source: data/examples/simple_transformer.py
 Abstraction Level: layer
 Parent: simple_transformer
 Children: ['layer_norm_512_fp32', 'linear_512x1536_fp32', 'matmul_4x8x128x64_4x8x64x128_fp32', 'masked_fill_1x1x128x128_fp32', 'softmax_4x8x128x128_fp32', 'matmul_4x8x128x128_4x8x128x64_fp32', 'linear_512x512_fp32', 'layer_norm_512_fp32', 'linear_gelu_512x2048_fp32', 'linear_2048x512_fp32']

@@ -1,6 +1,6 @@
 """
 Component: layer_norm_linear_512_fp32
-Source: /work/main/data/examples/simple_transformer.py
+Source: data/examples/simple_transformer.py
 Abstraction Level: layer
 Parent: simple_transformer
 Children: ['layer_norm_512_fp32', 'linear_512x8192_fp32']

@@ -1,6 +1,6 @@
 """
 Component: gelu_fp32
-Source: /work/main/data/level1/16_GELU.py
+Source: data/level1/16_GELU.py
 Abstraction Level: kernel
 Parent: root
 Children: []

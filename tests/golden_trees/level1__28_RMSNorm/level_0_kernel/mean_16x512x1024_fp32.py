@@ -1,6 +1,6 @@
 """
 Component: mean_16x512x1024_fp32
-Source: /work/main/data/level1/28_RMSNorm.py
+Source: data/level1/28_RMSNorm.py
 Abstraction Level: kernel
 Parent: 28_RMSNorm
 Children: []

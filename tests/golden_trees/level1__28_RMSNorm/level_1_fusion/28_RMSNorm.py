@@ -1,6 +1,6 @@
 """
 Component: 28_RMSNorm
-Source: /work/main/data/level1/28_RMSNorm.py
+Source: data/level1/28_RMSNorm.py
 Abstraction Level: fusion
 Parent: root
 Children: ['mean_16x512x1024_fp32', 'sqrt_fp32', 'mul_1024_fp32']

@@ -1,6 +1,6 @@
 """
 Component: scaled_dot_product_attention_8x16x512x64_8x16x512x64_8x16x512x64_fp32
-Source: /work/main/data/level1/48_ScaledDotProductAttention.py
+Source: data/level1/48_ScaledDotProductAttention.py
 Abstraction Level: kernel
 Parent: root
 Children: []

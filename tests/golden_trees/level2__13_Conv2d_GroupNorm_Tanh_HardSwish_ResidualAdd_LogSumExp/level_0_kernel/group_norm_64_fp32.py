@@ -1,6 +1,6 @@
 """
 Component: group_norm_64_fp32
-Source: /work/main/data/level2/13_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp.py
+Source: data/level2/13_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp.py
 Abstraction Level: kernel
 Parent: 13_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: logsumexp_16x64x62x62_fp32
-Source: /work/main/data/level2/13_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp.py
+Source: data/level2/13_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp.py
 Abstraction Level: kernel
 Parent: 13_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp
 Children: []

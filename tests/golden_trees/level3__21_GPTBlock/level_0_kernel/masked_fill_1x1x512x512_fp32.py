@@ -1,6 +1,6 @@
 """
 Component: masked_fill_1x1x512x512_fp32
-Source: /work/main/data/level3/21_GPTBlock.py
+Source: data/level3/21_GPTBlock.py
 Abstraction Level: kernel
 Parent: 21_GPTBlock
 Children: []

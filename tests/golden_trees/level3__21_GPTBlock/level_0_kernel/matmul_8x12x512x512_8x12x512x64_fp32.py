@@ -1,6 +1,6 @@
 """
 Component: matmul_8x12x512x512_8x12x512x64_fp32
-Source: /work/main/data/level3/21_GPTBlock.py
+Source: data/level3/21_GPTBlock.py
 Abstraction Level: kernel
 Parent: 21_GPTBlock
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: linear_new_gelu_768x3072_fp32
-Source: /work/main/data/level3/21_GPTBlock.py
+Source: data/level3/21_GPTBlock.py
 Abstraction Level: fusion
 Parent: 21_GPTBlock
 Children: ['linear_768x3072_fp32', 'new_gelu_fp32']

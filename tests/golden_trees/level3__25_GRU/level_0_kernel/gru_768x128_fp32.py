@@ -1,6 +1,6 @@
 """
 Component: gru_768x128_fp32
-Source: /work/main/data/level3/25_GRU.py
+Source: data/level3/25_GRU.py
 Abstraction Level: kernel
 Parent: root
 Children: []

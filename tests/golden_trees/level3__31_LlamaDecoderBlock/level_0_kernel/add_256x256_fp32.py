@@ -1,6 +1,6 @@
 """
 Component: add_256x256_fp32
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
 Parent: matmul_add_256x256_fp32
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: linear_2816x1024_fp32
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
 Parent: rms_norm_linear_silu_1024_fp32
 Children: []

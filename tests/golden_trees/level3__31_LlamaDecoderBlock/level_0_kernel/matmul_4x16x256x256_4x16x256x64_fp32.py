@@ -1,6 +1,6 @@
 """
 Component: matmul_4x16x256x256_4x16x256x64_fp32
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
 Parent: attention_1024x1024_fp32
 Children: []

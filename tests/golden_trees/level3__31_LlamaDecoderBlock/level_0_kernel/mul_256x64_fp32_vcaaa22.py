@@ -1,6 +1,6 @@
 """
 Component: mul_256x64_fp32_vcaaa22
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
 Parent: attention_1024x1024_fp32
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: linear_silu_1024x2816_fp32
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: fusion
 Parent: rms_norm_linear_silu_1024_fp32
 Children: ['linear_1024x2816_fp32', 'silu_fp32']

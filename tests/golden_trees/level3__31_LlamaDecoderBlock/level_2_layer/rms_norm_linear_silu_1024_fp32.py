@@ -1,6 +1,6 @@
 """
 Component: rms_norm_linear_silu_1024_fp32
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: layer
 Parent: 31_LlamaDecoderBlock
 Children: ['rms_norm_1024_fp32', 'linear_silu_1024x2816_fp32', 'linear_1024x2816_fp32', 'linear_2816x1024_fp32']

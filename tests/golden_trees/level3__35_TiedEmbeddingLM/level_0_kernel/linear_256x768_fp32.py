@@ -1,6 +1,6 @@
 """
 Component: linear_256x768_fp32
-Source: /work/main/data/level3/35_TiedEmbeddingLM.py
+Source: data/level3/35_TiedEmbeddingLM.py
 Abstraction Level: kernel
 Parent: block_256_fp32
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: linear_gelu_256x1024_fp32
-Source: /work/main/data/level3/35_TiedEmbeddingLM.py
+Source: data/level3/35_TiedEmbeddingLM.py
 Abstraction Level: fusion
 Parent: block_256_fp32
 Children: ['linear_256x1024_fp32', 'gelu_fp32']

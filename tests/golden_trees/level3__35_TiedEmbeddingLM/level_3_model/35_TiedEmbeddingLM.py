@@ -1,6 +1,6 @@
 """
 Component: 35_TiedEmbeddingLM
-Source: /work/main/data/level3/35_TiedEmbeddingLM.py
+Source: data/level3/35_TiedEmbeddingLM.py
 Abstraction Level: model
 Parent: root
 Children: ['embedding_add_8192x256_i64_fp32', 'block_256_fp32', 'block_256_fp32', 'layer_norm_linear_log_softmax_256_fp32']

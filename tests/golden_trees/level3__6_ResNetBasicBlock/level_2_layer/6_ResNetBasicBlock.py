@@ -1,6 +1,6 @@
 """
 Component: 6_ResNetBasicBlock
-Source: /work/main/data/level3/6_ResNetBasicBlock.py
+Source: data/level3/6_ResNetBasicBlock.py
 Abstraction Level: layer
 Parent: root
 Children: ['conv2d_batch_norm_64x128_1x1_fp32', 'conv2d_batch_norm_relu_64x128_3x3_fp32', 'conv2d_batch_norm_relu_128x128_3x3_fp32']

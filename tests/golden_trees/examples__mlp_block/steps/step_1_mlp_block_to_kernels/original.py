@@ -1,6 +1,6 @@
 """
 Component: mlp_block
-Source: /work/main/data/examples/mlp_block.py
+Source: data/examples/mlp_block.py
 Abstraction Level: fusion
 Parent: root
 Children: ['layer_norm_768_fp32', 'linear_768x3072_fp32', 'gelu_fp32', 'linear_3072x768_fp32']

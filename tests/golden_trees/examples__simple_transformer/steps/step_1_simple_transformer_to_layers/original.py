@@ -1,6 +1,6 @@
 """
 Component: simple_transformer
-Source: /work/main/data/examples/simple_transformer.py
+Source: data/examples/simple_transformer.py
 Abstraction Level: model
 Parent: root
 Children: ['embedding_add_8192x512_i64_fp32', 'block_512_fp32', 'block_512_fp32', 'block_512_fp32', 'block_512_fp32', 'layer_norm_linear_512_fp32']

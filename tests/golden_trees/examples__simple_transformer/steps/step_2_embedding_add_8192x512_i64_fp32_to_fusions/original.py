@@ -1,6 +1,6 @@
 """
 Component: embedding_add_8192x512_i64_fp32
-Source: /work/main/data/examples/simple_transformer.py
+Source: data/examples/simple_transformer.py
 Abstraction Level: layer
 Parent: simple_transformer
 Children: ['embedding_8192x512_i64_fp32', 'add_1x128x512_fp32']

@@ -1,6 +1,6 @@
 """
 Component: 13_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp
-Source: /work/main/data/level2/13_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp.py
+Source: data/level2/13_Conv2d_GroupNorm_Tanh_HardSwish_ResidualAdd_LogSumExp.py
 Abstraction Level: fusion
 Parent: root
 Children: ['conv2d_16x64_3x3_fp32', 'group_norm_64_fp32', 'tanh_fp32', 'hardswish_fp32', 'logsumexp_16x64x62x62_fp32']

@@ -1,6 +1,6 @@
 """
 Component: 32_Bmm_Scale_Softmax_Bmm
-Source: /work/main/data/level2/32_Bmm_Scale_Softmax_Bmm.py
+Source: data/level2/32_Bmm_Scale_Softmax_Bmm.py
 Abstraction Level: fusion
 Parent: root
 Children: ['bmm_64x256x64_64x64x256_fp32', 'softmax_64x256x256_fp32', 'bmm_64x256x256_64x256x64_fp32']

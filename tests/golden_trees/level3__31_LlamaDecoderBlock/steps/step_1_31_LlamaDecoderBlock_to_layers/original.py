@@ -1,6 +1,6 @@
 """
 Component: 31_LlamaDecoderBlock
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: model
 Parent: root
 Children: ['rms_norm_1024_fp32', 'attention_1024x1024_fp32', 'rms_norm_linear_silu_1024_fp32']

@@ -1,6 +1,6 @@
 """
 Component: block_256_fp32
-Source: /work/main/data/level3/35_TiedEmbeddingLM.py
+Source: data/level3/35_TiedEmbeddingLM.py
 Abstraction Level: layer
 Parent: 35_TiedEmbeddingLM
 Children: ['layer_norm_256_fp32', 'linear_256x768_fp32', 'scaled_dot_product_attention_4x4x128x64_4x4x128x64_4x4x128x64_fp32', 'linear_256x256_fp32', 'layer_norm_256_fp32', 'linear_gelu_256x1024_fp32', 'linear_1024x256_fp32']

@@ -1,6 +1,6 @@
 """
 Component: embedding_add_8192x256_i64_fp32
-Source: /work/main/data/level3/35_TiedEmbeddingLM.py
+Source: data/level3/35_TiedEmbeddingLM.py
 Abstraction Level: layer
 Parent: 35_TiedEmbeddingLM
 Children: ['embedding_8192x256_i64_fp32', 'add_128x256_fp32']

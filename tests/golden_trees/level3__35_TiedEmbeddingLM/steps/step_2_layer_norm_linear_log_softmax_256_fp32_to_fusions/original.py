@@ -1,6 +1,6 @@
 """
 Component: layer_norm_linear_log_softmax_256_fp32
-Source: /work/main/data/level3/35_TiedEmbeddingLM.py
+Source: data/level3/35_TiedEmbeddingLM.py
 Abstraction Level: layer
 Parent: 35_TiedEmbeddingLM
 Children: ['layer_norm_256_fp32', 'linear_256x8192_fp32', 'log_softmax_4x128x8192_fp32']

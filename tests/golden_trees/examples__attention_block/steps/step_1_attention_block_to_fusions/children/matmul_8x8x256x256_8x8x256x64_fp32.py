@@ -1,6 +1,6 @@
 """
 Component: matmul_8x8x256x256_8x8x256x64_fp32
-Source: /work/main/data/examples/attention_block.py
+Source: data/examples/attention_block.py
 Abstraction Level: kernel
 Parent: attention_block
 Children: []

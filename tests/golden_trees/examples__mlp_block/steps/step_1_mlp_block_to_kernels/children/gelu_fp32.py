@@ -1,6 +1,6 @@
 """
 Component: gelu_fp32
-Source: /work/main/data/examples/mlp_block.py
+Source: data/examples/mlp_block.py
 Abstraction Level: kernel
 Parent: mlp_block
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: linear_512x1536_fp32
-Source: /work/main/data/examples/simple_transformer.py
+Source: data/examples/simple_transformer.py
 Abstraction Level: kernel
 Parent: block_512_fp32
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: masked_fill_1x1x128x128_fp32
-Source: /work/main/data/examples/simple_transformer.py
+Source: data/examples/simple_transformer.py
 Abstraction Level: kernel
 Parent: block_512_fp32
 Children: []

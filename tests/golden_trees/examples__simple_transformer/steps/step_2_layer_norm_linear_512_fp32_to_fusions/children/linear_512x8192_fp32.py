@@ -1,6 +1,6 @@
 """
 Component: linear_512x8192_fp32
-Source: /work/main/data/examples/simple_transformer.py
+Source: data/examples/simple_transformer.py
 Abstraction Level: kernel
 Parent: layer_norm_linear_512_fp32
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: bmm_64x256x64_64x64x256_fp32
-Source: /work/main/data/level2/32_Bmm_Scale_Softmax_Bmm.py
+Source: data/level2/32_Bmm_Scale_Softmax_Bmm.py
 Abstraction Level: kernel
 Parent: 32_Bmm_Scale_Softmax_Bmm
 Children: []

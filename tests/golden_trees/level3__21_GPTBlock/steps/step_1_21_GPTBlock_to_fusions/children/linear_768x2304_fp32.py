@@ -1,6 +1,6 @@
 """
 Component: linear_768x2304_fp32
-Source: /work/main/data/level3/21_GPTBlock.py
+Source: data/level3/21_GPTBlock.py
 Abstraction Level: kernel
 Parent: 21_GPTBlock
 Children: []

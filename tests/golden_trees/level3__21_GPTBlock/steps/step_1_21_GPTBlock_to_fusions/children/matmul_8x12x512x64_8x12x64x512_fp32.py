@@ -1,6 +1,6 @@
 """
 Component: matmul_8x12x512x64_8x12x64x512_fp32
-Source: /work/main/data/level3/21_GPTBlock.py
+Source: data/level3/21_GPTBlock.py
 Abstraction Level: kernel
 Parent: 21_GPTBlock
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: new_gelu_fp32
-Source: /work/main/data/level3/21_GPTBlock.py
+Source: data/level3/21_GPTBlock.py
 Abstraction Level: kernel
 Parent: linear_new_gelu_768x3072_fp32
 Children: []

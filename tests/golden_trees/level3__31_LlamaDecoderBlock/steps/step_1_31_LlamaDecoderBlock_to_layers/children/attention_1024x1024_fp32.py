@@ -1,6 +1,6 @@
 """
 Component: attention_1024x1024_fp32
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: layer
 Parent: 31_LlamaDecoderBlock
 Children: ['linear_1024x1024_fp32', 'linear_1024x256_fp32', 'linear_1024x256_fp32', 'mul_256x64_fp32_va829c3', 'mul_256x64_fp32_vcaaa22', 'mul_256x64_fp32_va829c3', 'mul_256x64_fp32_vcaaa22', 'matmul_add_256x256_fp32', 'softmax_4x16x256x256_fp32', 'matmul_4x16x256x256_4x16x256x64_fp32', 'linear_1024x1024_fp32']

@@ -1,6 +1,6 @@
 """
 Component: matmul_add_256x256_fp32
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: fusion
 Parent: attention_1024x1024_fp32
 Children: ['matmul_4x16x256x64_4x16x64x256_fp32', 'add_256x256_fp32']

@@ -1,6 +1,6 @@
 """
 Component: rms_norm_1024_fp32
-Source: /work/main/data/level3/31_LlamaDecoderBlock.py
+Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
 Parent: 31_LlamaDecoderBlock
 Children: []

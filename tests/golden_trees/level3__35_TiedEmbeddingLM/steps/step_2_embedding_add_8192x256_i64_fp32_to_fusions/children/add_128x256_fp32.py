@@ -1,6 +1,6 @@
 """
 Component: add_128x256_fp32
-Source: /work/main/data/level3/35_TiedEmbeddingLM.py
+Source: data/level3/35_TiedEmbeddingLM.py
 Abstraction Level: kernel
 Parent: embedding_add_8192x256_i64_fp32
 Children: []

@@ -1,6 +1,6 @@
 """
 Component: conv2d_batch_norm_relu_128x128_3x3_fp32
-Source: /work/main/data/level3/6_ResNetBasicBlock.py
+Source: data/level3/6_ResNetBasicBlock.py
 Abstraction Level: fusion
 Parent: 6_ResNetBasicBlock
 Children: ['conv2d_128x128_3x3_fp32', 'batch_norm_128_fp32', 'relu_fp32']

@@ -1,6 +1,6 @@
 """
 Component: batch_norm_128_fp32
-Source: /work/main/data/level3/6_ResNetBasicBlock.py
+Source: data/level3/6_ResNetBasicBlock.py
 Abstraction Level: kernel
 Parent: conv2d_batch_norm_64x128_1x1_fp32
 Children: []

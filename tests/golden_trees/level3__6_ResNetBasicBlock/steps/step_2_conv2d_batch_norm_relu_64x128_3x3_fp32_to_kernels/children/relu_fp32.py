@@ -1,6 +1,6 @@
 """
 Component: relu_fp32
-Source: /work/main/data/level3/6_ResNetBasicBlock.py
+Source: data/level3/6_ResNetBasicBlock.py
 Abstraction Level: kernel
 Parent: conv2d_batch_norm_relu_64x128_3x3_fp32
 Children: []
