@@ -21,7 +21,7 @@ import torch
 from torch import fx
 
 from hdecomp_ir.errors import IRInvariantError
-from hdecomp_ir.policy import OpInfo, OpKind, op_info
+from hdecomp_ir.policy import OpInfo, OpKind, arith_is_compute, is_compute_in_parent, op_info
 from hdecomp_ir.spec import Level, dtype_code
 from hdecomp_ir.traced import TracedGraph
 
@@ -126,13 +126,14 @@ class IR:
                 # Plumbing on weights alone (a slice of a position table, `~mask[:t, :t]`)
                 # prepares a weight for its consumer and goes into that consumer's kernel.
                 self.weight_derived.add(node)
-            elif info.kind is OpKind.COMPUTE or from_weights:
+            elif is_compute_in_parent(info.kind, reads_weight=bool(from_weights)):
                 # An op that mixes an activation with a weight (bias add, learned scale, a mask
                 # buffer in masked_fill) is compute: weights live in children, never in a parent.
                 self.compute.add(node)
         if not self.compute:
             # A model that is nothing but arithmetic (`a * b`): that arithmetic is its workload.
-            self.compute.update(n for n in self.ops if op_info(n.target).kind is OpKind.ARITH)
+            self.compute.update(n for n in self.ops if op_info(n.target).kind is OpKind.ARITH
+                                and arith_is_compute(reads_weight=False, sole_workload=True))
 
     # --- placeholders --------------------------------------------------------------------------
     def weight_fqn(self, node: fx.Node) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import functools
 import operator
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,7 @@ PLUMBING_NAMES = frozenset({
     "eye", "linspace", "tril_indices", "triu_indices",
 })
 
+# The ops of `OpKind.ARITH`; whether one is plumbing or compute is `arith_is_compute`'s call.
 ARITH_NAMES = frozenset({"add", "sub", "mul", "div", "neg", "rsub", "true_divide", "add_", "mul_",
                          "sub_", "div_"})
 
@@ -230,3 +232,114 @@ def is_builtin_leaf(module: Any) -> bool:
         return False
     # a parametrization (weight_norm, spectral_norm) is how the weight is made, not structure
     return not any(name != "parametrizations" for name, _ in module.named_children())
+
+
+def is_anchor(info: OpInfo) -> bool:
+    """Anchors (matmul, conv, linear …) and opaque ops: never part of a semantic kernel."""
+    return info.kind is OpKind.COMPUTE and info.pattern >= Pattern.OUT_EWISE_FUSABLE
+
+
+# --- plumbing or compute -----------------------------------------------------------------------
+# One rule for the generator (which ops `lift` leaves in a parent), the static and the dynamic
+# anti-cheat (which ops a refactored parent may run) and the verifier's op count inside a child.
+# Each caller says what it can see of the operands; the rule itself lives only here.
+
+def arith_is_compute(*, reads_weight: bool, tensor_operands: int = 0, in_child: bool = False,
+                     sole_workload: bool = False) -> bool:
+    """The arithmetic rule: whether add/sub/mul/div (`OpKind.ARITH`) is compute or plumbing.
+
+    In a parent, arithmetic is compute exactly when an operand is a weight (a bias add, a learned
+    scale), because weights live in children; a residual add, a scaling by a constant and
+    arithmetic between activations (`x * rsqrt(…)`) are plumbing. A model that is nothing but
+    arithmetic (`sole_workload`: `a * b`) has that arithmetic as its workload.
+
+    Inside a child, where logical ops are counted (the verifier's kernel and fusion counts, the
+    op budget of a semantic kernel), arithmetic between two non-scalar tensors is an op too;
+    scaling by a constant stays free.
+
+    `reads_weight`: an operand is a weight, as far as the caller can see (the static checker sees
+    no operands and passes False: it refuses reaching into a child's weights by a rule of its
+    own). `tensor_operands`: how many operands are tensors with at least one dimension.
+    """
+    if reads_weight or sole_workload:
+        return True
+    return in_child and tensor_operands >= 2
+
+
+def is_compute_in_parent(kind: OpKind, *, reads_weight: bool) -> bool:
+    """Whether an op must live in a child rather than stay in a parent's forward().
+
+    Compute ops always; arithmetic by `arith_is_compute`; data movement only when it reads a
+    weight (a cls token concatenated, masked_fill with a mask buffer).
+    """
+    if kind is OpKind.COMPUTE:
+        return True
+    if kind is OpKind.ARITH:
+        return arith_is_compute(reads_weight=reads_weight)
+    return reads_weight
+
+
+def counts_as_op(kind: OpKind, *, reads_weight: bool, tensor_operands: int,
+                 is_view: bool = False) -> bool:
+    """Whether one call inside a child is a logical op of that child.
+
+    Compute ops are; arithmetic by `arith_is_compute` (in a child); data movement only when it
+    moves a weight's values (a view of a weight moves nothing).
+    """
+    if kind is OpKind.COMPUTE:
+        return True
+    if kind is OpKind.ARITH:
+        return arith_is_compute(reads_weight=reads_weight, tensor_operands=tensor_operands,
+                                in_child=True)
+    return reads_weight and not is_view
+
+
+# --- semantic kernels --------------------------------------------------------------------------
+# A custom module without submodules whose class name says it computes one named function
+# (RMSNorm, a hand-written GELU, RoPE) is one kernel however many aten ops it lowers to, as long
+# as it stays small and runs no anchor (DESIGN: semantic kernels). The generator makes such a
+# module one kernel; the verifier counts it (and a kernel file named after it) as one op.
+#
+# A `_` in a token is an optional underscore in a class name (`RMSNorm`, `Rms_Norm`).
+SEMANTIC_TOKENS = (
+    "rms_norm", "layer_norm", "group_norm", "l2_norm", "scale_norm", "gelu", "silu", "swish",
+    "mish", "quick_gelu", "hard_swish", "rotary", "rope", "softmax", "softplus", "sigmoid", "relu",
+    "tanh", "activation",
+)
+# Logical ops (`counts_as_op`) a semantic kernel may have; more is a layer's worth of work.
+SEMANTIC_MAX_OPS = 12
+
+_SEMANTIC_CLASS_RE = re.compile("(" + "|".join(t.replace("_", "_?") for t in SEMANTIC_TOKENS) + ")",
+                                re.IGNORECASE)
+_SEMANTIC_FLAT = tuple(t.replace("_", "") for t in SEMANTIC_TOKENS)
+
+
+def is_semantic_class_name(name: str) -> bool:
+    """Whether a module class name (`RMSNorm`, `NewGELU`) names one semantic function."""
+    return _SEMANTIC_CLASS_RE.search(name) is not None
+
+
+def is_semantic_file_name(name: str) -> bool:
+    """Whether a kernel file stem or `Component:` name (`rms_norm_1024_fp32`) names one.
+
+    File names are the snake case of the class name plus a workload suffix (`SoftPlus` ->
+    `soft_plus_fp32`), so separators are ignored: every name `is_semantic_class_name` accepts
+    keeps being accepted once snake-cased.
+    """
+    flat = re.sub(r"[^a-z0-9]", "", name.lower())
+    return any(token in flat for token in _SEMANTIC_FLAT)
+
+
+def is_semantic_module(qualname: str, *, has_submodules: bool) -> bool:
+    """Whether a module call is a semantic kernel by its class: `qualname` is the class's
+    `module.QualName` as the module stack records it. torch.nn's own classes are builtins
+    (`is_builtin_leaf`), never semantic; a module with submodules is structure."""
+    if has_submodules or qualname.startswith("torch.nn."):
+        return False
+    return is_semantic_class_name(qualname.rsplit(".", 1)[-1])
+
+
+def semantic_is_one_op(ops: int, anchors: int) -> bool:
+    """Whether a semantic module's (or kernel file's) body of `ops` logical ops, `anchors` of
+    them anchors, counts as one op: small and without a matmul, conv or other anchor."""
+    return anchors == 0 and 0 < ops <= SEMANTIC_MAX_OPS

@@ -1,4 +1,4 @@
-"""Facts fixed by the specification: levels, dtype codes, tolerances, output layout names.
+"""Facts fixed by the specification: levels, dtype codes, tolerances, seeds, output layout names.
 
 One source of truth each: the passes, the code generator and the verifier import from here.
 """
@@ -32,6 +32,7 @@ class Level(enum.IntEnum):
 
 
 # Op-count thresholds of the specification: 1 kernel, 2-5 fusion, 6-15 layer, more: model.
+FUSION_MIN_OPS = 2
 FUSION_MAX_OPS = 5
 LAYER_MAX_OPS = 15
 
@@ -70,12 +71,29 @@ DEFAULT_TOLERANCE = TOLERANCES[torch.float32]
 COMPOSITION_RTOL = 1e-4
 COMPOSITION_ATOL = 1e-5
 
+# The divergence search (which child's output first departs from the original) matches sampled
+# values DIVERGENCE_SLACK times looser than the step's tolerance, never tighter than the minima:
+# it looks for the first big departure, not for the last ulp.
+DIVERGENCE_SLACK = 10.0
+DIVERGENCE_MIN_RTOL = 1e-4
+DIVERGENCE_MIN_ATOL = 1e-5
+
 NUM_TRIALS = 3
 BASE_SEED = 42
+# The verifier builds the refactored model under this seed before the original's weights are
+# copied in, and builds the original again under PROBE_SEED to find buffers drawn at random.
+REFACTORED_INIT_SEED = BASE_SEED + 1000
+PROBE_SEED = BASE_SEED + 2000
+# Default seed of the verifier's re-randomization of the original's weights (a StepVerifier
+# draws its own unless told; the worker falls back to this one).
+REINIT_SEED = 20260221
+# `lower` builds the model once for real, under this seed, to read the buffers it computes
+# itself (masks, rotary tables) into the component files' sidecars.
+LOWER_BUFFERS_SEED = 0
 
 
 def trial_seeds(trials: int = NUM_TRIALS) -> list[int]:
-    """Seeds of the numerical trials, derived from 42."""
+    """Seeds of the numerical trials, counted up from BASE_SEED."""
     return [BASE_SEED + i for i in range(trials)]
 
 
@@ -101,6 +119,10 @@ STEPS_DIR = "steps"
 VERIFICATION_DIR = "verification"
 TREE_JSON = "decomposition_tree.json"
 ANALYSIS_MD = "decomposition_analysis.md"
+ORIGINAL_FILE = "original.py"
+REFACTORED_FILE = "refactored.py"
+CHILDREN_DIR = "children"
+BUFFERS_SUFFIX = ".buffers.pt"          # a component's sidecar of real tensors: <file>.buffers.pt
 STEP_RESULT_JSON = "verification_result.json"
 STEP_SUMMARY_JSON = "step_verification_summary.json"
 COVERAGE_REPORT_JSON = "coverage_report.json"

@@ -9,34 +9,33 @@ Rules:
   is one semantic kernel, however many aten ops it lowers to. A builtin that computes nothing
   (nn.Flatten, nn.Dropout, nn.Identity) is plumbing.
 - A small custom module without submodules that computes one named function (RMSNorm,
-  tanh-GELU, SiLU, RoPE …) is one semantic kernel.
+  tanh-GELU, SiLU, RoPE …) is one semantic kernel: the rule, its name tokens and its op budget
+  are `hdecomp_ir.policy`'s (`is_semantic_module`, `semantic_is_one_op`), which the verifier
+  applies to the kernel file too. A larger one, or one that runs an anchor, is split op by op.
 - Any other compute op is a kernel of its own.
 - `getitem` nodes that unpack a kernel's multi-output op belong to that kernel.
 """
 
 from __future__ import annotations
 
-import re
-
+import torch
 from torch import fx
+from torch.utils import _pytree as pytree
 
 from hdecomp_ir.ir import IR, Component
-from hdecomp_ir.policy import is_builtin_leaf
+from hdecomp_ir.policy import counts_as_op, is_anchor, is_builtin_leaf, is_semantic_module, \
+    semantic_is_one_op
 from hdecomp_ir.spec import Level
 
 # Containers are structure, not computation.
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
 
-# Custom modules whose class name says they compute one named function.
-SEMANTIC_KERNEL_NAMES = re.compile(
-    r"(rms_?norm|layer_?norm|group_?norm|l2_?norm|scale_?norm|gelu|silu|swish|mish|"
-    r"quick_?gelu|hard_?swish|rotary|rope|softmax|softplus|sigmoid|relu|tanh|activation)",
-    re.IGNORECASE)
-SEMANTIC_MAX_OPS = 12
+Call = tuple[str, str, str]  # (call key, module path, class qualname) of one module call
 
 
-def _semantic_call(ir: IR, node: fx.Node) -> tuple[str, str, str] | None:
-    """The outermost module call on a node's stack that is one semantic kernel, if any."""
+def _module_call(ir: IR, node: fx.Node) -> tuple[Call, bool] | None:
+    """The outermost module call on a node's stack that may be one kernel, if any:
+    (call, is a builtin leaf). A semantic candidate still has to pass `_within_budget`."""
     model = ir.traced.model
     if model is None:
         return None
@@ -49,26 +48,63 @@ def _semantic_call(ir: IR, node: fx.Node) -> tuple[str, str, str] | None:
         except AttributeError:
             continue
         if is_builtin_leaf(mod):
-            return key, path, qual
-        if SEMANTIC_KERNEL_NAMES.search(cls_name) and not qual.startswith("torch.nn.") \
-                and not any(True for _ in mod.children()):
-            return key, path, qual
+            return (key, path, qual), True
+        if is_semantic_module(qual, has_submodules=any(True for _ in mod.children())):
+            return (key, path, qual), False
     return None
+
+
+def _within_budget(ir: IR, key: str) -> bool:
+    """Whether a semantic module call counts as one op by the rule the verifier applies to the
+    kernel file made of it (`semantic_is_one_op`), counting its nodes the way the verifier
+    counts calls. Weight operands are counted whether parameter or buffer: where the two
+    differ this counts more, never fewer."""
+    ops = anchors = 0
+    for node in ir.ops:
+        if key not in (node.meta.get("nn_module_stack") or {}) or node in ir.weight_derived:
+            continue  # values computed from weights alone are no op of their own
+        operands = [a for a in pytree.tree_leaves((node.args, node.kwargs)) if isinstance(a, fx.Node)]
+        reads_weight = any(ir.is_weight(a) or a in ir.weight_derived for a in operands)
+        tensors = sum(1 for a in operands
+                      if isinstance(a.meta.get("val"), torch.Tensor) and a.meta["val"].dim() > 0)
+        is_view = isinstance(node.target, torch._ops.OpOverload) and node.target.is_view
+        info = ir.info(node)
+        if counts_as_op(info.kind, reads_weight=reads_weight, tensor_operands=tensors,
+                        is_view=is_view):
+            ops += 1
+            anchors += int(is_anchor(info))
+    return semantic_is_one_op(ops, anchors)
+
+
+def _semantic_call(ir: IR, node: fx.Node, budget: dict[str, bool]) -> Call | None:
+    """The module call a node's op belongs to as one kernel: a builtin leaf, or a semantic
+    module within the op budget (`budget` caches the verdict per call)."""
+    found = _module_call(ir, node)
+    if found is None:
+        return None
+    call, builtin = found
+    if not builtin:
+        if call[0] not in budget:
+            budget[call[0]] = _within_budget(ir, call[0])
+        if not budget[call[0]]:
+            return None
+    return call
 
 
 def form_kernels(ir: IR) -> IR:
     """Create the kernel children of the root."""
     groups: dict[str, list[int]] = {}
-    meta: dict[str, tuple[str, str, str]] = {}
+    meta: dict[str, Call] = {}
     order: list[str] = []
+    budget: dict[str, bool] = {}
     for i, node in enumerate(ir.ops):
-        call = _semantic_call(ir, node)
+        call = _semantic_call(ir, node, budget)
         if call is not None:
             key = call[0]
         elif node in ir.compute:
             key = f"op:{node.name}"
         elif node in ir.weight_derived:
-            key = _consumer_key(ir, node)
+            key = _consumer_key(ir, node, budget)
             if key is None:
                 continue
         else:
@@ -103,7 +139,7 @@ def form_kernels(ir: IR) -> IR:
     return ir
 
 
-def _consumer_key(ir: IR, node: fx.Node) -> str | None:
+def _consumer_key(ir: IR, node: fx.Node, budget: dict[str, bool]) -> str | None:
     """Group key of the kernel that consumes a weight-derived value (its first compute user)."""
     frontier = list(node.users)
     seen: set[fx.Node] = set()
@@ -113,7 +149,7 @@ def _consumer_key(ir: IR, node: fx.Node) -> str | None:
         if user in seen or user not in ir.pos:
             continue
         seen.add(user)
-        call = _semantic_call(ir, user)
+        call = _semantic_call(ir, user, budget)
         if call is not None:
             return call[0]
         if user in ir.compute:

@@ -56,12 +56,16 @@ def snapshot(out: Path) -> dict[str, bytes]:
 
 
 def test_verify_clean_draft(mlp: Path) -> None:
+    lowered = json.loads((mlp / "verification/step_verification_summary.json").read_text())
     before = snapshot(mlp)
     code, out = cli("verify", str(mlp))
     assert code == 0, out
     assert f"PASS: {mlp}" in out
     assert snapshot(mlp) == before
     summary = json.loads((mlp / "verification/step_verification_summary.json").read_text())
+    # lower and verify write the summary with one writer: the same keys, the tree's own path.
+    assert set(summary) == set(lowered) and set(summary["steps"][0]) == set(lowered["steps"][0])
+    assert Path(lowered["decomp_dir"]).name == "tiny_mlp" and summary["decomp_dir"] == str(mlp)
     for key in ("timestamp", "decomp_dir", "status", "total_steps", "passed", "failed", "skipped", "steps"):
         assert key in summary
     assert summary["status"] == "PASS" and summary["total_steps"] == 1

@@ -147,6 +147,9 @@ def test_lower_verifies_every_step(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((out / "verification" / "step_verification_summary.json").read_text())
     assert summary["status"] == "PASS" and summary["composition_test"] == "PASS"
+    # The tree's own path, never the staging folder lower built it in.
+    assert summary["decomp_dir"] == str(out)
+    assert summary["failures"] == [] and summary["coverage_status"] == "NOT_RUN"
     tree = json.loads((out / "decomposition_tree.json").read_text())
     assert tree["metadata"]["verification_status"] == "PASSED"
     steps = sorted(p.name for p in (out / "steps").iterdir())
@@ -178,6 +181,8 @@ def test_lower_fails_when_a_kernel_is_wrong(tmp_path: Path, monkeypatch: pytest.
     assert not ok
     summary = json.loads((tmp_path / "bad/verification/step_verification_summary.json").read_text())
     assert summary["status"] == "FAIL"
+    assert summary["decomp_dir"] == str(tmp_path / "bad")
+    assert summary["failures"] and all(f.startswith("FAIL ") for f in summary["failures"])
 
 
 def test_inputs_of_log_and_rsqrt_of_a_mean_are_positive_and_away_from_zero(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from hdecomp_ir.errors import UserInputError
-from hdecomp_ir.spec import VERIFIER_VERSION, tolerance_for
+from hdecomp_ir.spec import STEPS_DIR, VERIFIER_VERSION, tolerance_for
 from verifier.judge import numerics
 from verifier.options import (OriginalRun, ResolvedStep, StepOptions,
                                              load_weight_map, relative_name, resolve,
@@ -44,7 +44,7 @@ ORIGINAL_CACHE_BYTES = 1 << 30
 def _display_path(path: Path) -> str:
     """`steps/<step>/original.py` inside a decomposition (which may be staged or moved), the
     path as given elsewhere."""
-    if path.parent.parent.name == "steps":
+    if path.parent.parent.name == STEPS_DIR:
         return path.relative_to(path.parent.parent.parent).as_posix()
     return str(path)
 

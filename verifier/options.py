@@ -7,7 +7,6 @@ that does not parse or lacks Model/get_inputs, a malformed weight map, an imposs
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 import torch
 
 from hdecomp_ir.errors import UserInputError
-from hdecomp_ir.spec import WEIGHT_MAP_JSON, trial_seeds
+from hdecomp_ir.spec import NUM_TRIALS, WEIGHT_MAP_JSON, trial_seeds
+from verifier.step_files import judged_files, relative_name  # noqa: F401 - the engine's too
 
 
 @dataclass
@@ -29,7 +29,7 @@ class StepOptions:
     weight_map: Path | None = None
     rtol: float | None = None
     atol: float | None = None
-    trials: int = 3
+    trials: int = NUM_TRIALS
     device: str = "auto"
     timeout: float = 600.0
     children_dir: Path | None = None  # default: children/ next to refactored.py
@@ -69,17 +69,6 @@ class OriginalRun:
     fingerprints: list[dict[str, Any]] = field(default_factory=list)
     nbytes: int = 0
     seconds: float = 0.0
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def relative_name(path: Path, base: Path) -> str:
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return str(path.resolve())
 
 
 def load_weight_map(path: Path) -> dict[str, list[str]]:
@@ -163,17 +152,7 @@ def resolve(opts: StepOptions) -> ResolvedStep:
     if map_path is None and (step_dir / WEIGHT_MAP_JSON).is_file():
         map_path = step_dir / WEIGHT_MAP_JSON
     weight_map = load_weight_map(map_path) if map_path is not None else None
-    files = {relative_name(original, step_dir): sha256_file(original), relative_name(refactored, step_dir): sha256_file(refactored)}
-    if children_dir.is_dir():
-        for child in sorted(children_dir.glob("*.py")):
-            files[relative_name(child, step_dir)] = sha256_file(child)
-        # Buffer sidecars are inputs of the judged code too: editing one makes the result stale.
-        for sidecar in sorted(children_dir.glob("*.buffers.pt")):
-            files[relative_name(sidecar, step_dir)] = sha256_file(sidecar)
-    own_sidecar = original.with_suffix(".buffers.pt")
-    if own_sidecar.is_file():
-        files[relative_name(own_sidecar, step_dir)] = sha256_file(own_sidecar)
-    if map_path is not None:
-        files[relative_name(map_path, step_dir)] = sha256_file(map_path)
+    files = judged_files(step_dir, original=original, refactored=refactored,
+                         children_dir=children_dir, weight_map=map_path)
     return ResolvedStep(original.resolve(), refactored.resolve(), step_dir, children_dir.resolve(),
                  weight_map, map_path, resolve_device(opts.device), trial_seeds(opts.trials), files)

@@ -17,10 +17,10 @@ from typing import Any, Iterable
 
 import torch
 
+from hdecomp_ir.spec import REINIT_SEED, WEIGHT_MAP_JSON
 from tensors.collect import IGNORED_BUFFER_SUFFIXES, TensorMeta, collect_tensors
 from verifier.report import Violation
 
-REINIT_SEED = 20260221
 # Normalisation statistics are state, whatever their default values: always re-randomized.
 STAT_SUFFIXES = ("running_mean", "running_var")
 
@@ -106,7 +106,7 @@ def _compatible(orig: TensorMeta, ref: TensorMeta) -> str | None:
 
 
 def plan_transfer(original: list[TensorMeta], refactored: list[TensorMeta],
-                  weight_map: dict[str, list[str]] | None, *, map_file: str = "weight_map.json",
+                  weight_map: dict[str, list[str]] | None, *, map_file: str = WEIGHT_MAP_JSON,
                   used_original: Iterable[str] | None = None) -> TransferPlan:
     """Decide where each original tensor goes.
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hdecomp_ir.errors import UserInputError
-from hdecomp_ir.spec import (COVERAGE_SUMMARY_JSON, STEP_SUMMARY_JSON, TEST_RESULTS_JSON, TREE_JSON,
-                             VERIFICATION_DIR)
+from hdecomp_ir.spec import (COVERAGE_SUMMARY_JSON, STEP_SUMMARY_JSON, STEPS_DIR, TEST_RESULTS_JSON,
+                             TREE_JSON, VERIFICATION_DIR)
 
 BATCH_REPORT_JSON = "batch_report.json"
 
@@ -50,7 +50,7 @@ def find_decompositions(root: Path) -> list[Path]:
     root = Path(root)
     if (root / TREE_JSON).is_file():
         return [root]
-    return sorted(p.parent for p in root.rglob(TREE_JSON) if "steps" not in p.parent.parts)
+    return sorted(p.parent for p in root.rglob(TREE_JSON) if STEPS_DIR not in p.parent.parts)
 
 
 def _run(cmd: list[str], limit: float) -> tuple[int | None, str, float]:

@@ -9,14 +9,15 @@ reported beside, never judged: a parent keeps its plumbing, so kernels need not 
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from hdecomp_ir.policy import op_info
 from hdecomp_ir.errors import first_line
+from hdecomp_ir.policy import op_info
+from hdecomp_ir.spec import TREE_JSON
+from verifier.step_files import sha256_file
 
 EXTRACTION_METHOD = "torch.export.export(strict=False) on the meta device + hdecomp_ir.ir.lift (op table)"
 
@@ -38,7 +39,7 @@ def inventory(path: Path, class_name: str = "Model") -> Inventory:
     from frontend.loader import load_model
 
     path = Path(path)
-    key = (hashlib.sha256(path.read_bytes()).hexdigest(), class_name)
+    key = (sha256_file(path), class_name)
     if key in _CACHE:
         return _CACHE[key]
     try:
@@ -136,7 +137,7 @@ def tree_coverage(out_dir: Path) -> dict[str, Any]:
     tree = load_tree(out_dir)
     rid = root_id(tree) if tree else None
     if tree is None or rid is None or not tree["nodes"][rid].get("path"):
-        raise UserInputError("no usable decomposition_tree.json (root node with a path)",
+        raise UserInputError(f"no usable {TREE_JSON} (root node with a path)",
                              where=str(out_dir))
     root_path = tree["nodes"][rid]["path"]
     class_name = "Model"  # component files always name their class Model
@@ -204,7 +205,7 @@ def run_coverage_command(model: Path, *, decomp_dir: Path | None, children: list
         is_decomposition(Path(decomp_dir))
         tree = load_tree(Path(decomp_dir))
         if tree is None:
-            raise UserInputError("decomposition_tree.json is missing or malformed", where=str(decomp_dir))
+            raise UserInputError(f"{TREE_JSON} is missing or malformed", where=str(decomp_dir))
         kernels = kernel_instances(tree)
         if not kernels:
             raise UserInputError("the tree has no kernel nodes", where=str(decomp_dir))

@@ -21,9 +21,9 @@ COMPONENT_DIRS = [lvl.folder for lvl in Level]
 
 LAYOUT_RULES = {
     "missing_required": "a file or folder the specification requires is missing",
-    "tree_invalid": "decomposition_tree.json is malformed",
-    "tree_file_missing": "a file named in decomposition_tree.json does not exist",
-    "component_not_in_tree": "a component file is not listed in decomposition_tree.json",
+    "tree_invalid": f"{TREE_JSON} is malformed",
+    "tree_file_missing": f"a file named in {TREE_JSON} does not exist",
+    "component_not_in_tree": f"a component file is not listed in {TREE_JSON}",
     "unknown_child": "a node names a child that is not in the tree",
     "leaf_not_kernel": "a leaf of the tree is not a kernel",
     "kernel_has_children": "a kernel node has children",

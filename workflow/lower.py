@@ -126,7 +126,9 @@ def loose_buffers(ir: IR, model_file: Path, class_name: str,
         return {}
     import torch
 
-    torch.manual_seed(0)
+    from hdecomp_ir.spec import LOWER_BUFFERS_SEED
+
+    torch.manual_seed(LOWER_BUFFERS_SEED)
     with limited("building the model to read its buffers", str(model_file),
                  seconds=timeout or LOAD_TIMEOUT_S, memory=memory_limit):
         real = load_model(model_file, class_name, device="cpu")
@@ -165,7 +167,9 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
         staging.write_files(emitted.files)
         ok = True
         if opts.verify:
-            ok = run_equivalence(staging.path, emitted, device=opts.device, echo=echo)
+            # The summary records the tree's own path, not the staging folder it is built in.
+            ok = run_equivalence(staging.path, emitted, decomp_dir=out_dir, device=opts.device,
+                                 echo=echo)
             _record_status(staging.path, "PASSED" if ok else "FAILED")
         staging.commit()
     if not opts.verify:

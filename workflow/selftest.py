@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from hdecomp_ir.spec import TEST_RESULTS_JSON, VERIFICATION_DIR, Level
+from hdecomp_ir.spec import COMPOSITION_TEST, TEST_RESULTS_JSON, VERIFICATION_DIR, Level
 
 DEFAULT_FILE_TIMEOUT_S = 600.0
 
@@ -204,9 +204,9 @@ def run_test_command(out_dir: Path, *, jobs: int = 2, timeout: float = DEFAULT_F
     if composition:
         from workflow.step_loop import run_composition
 
-        script = out_dir / VERIFICATION_DIR / "composition_test.py"
+        script = out_dir / VERIFICATION_DIR / COMPOSITION_TEST
         comp = run_composition(out_dir, timeout=timeout) if script.is_file() else (
-            False, "verification/composition_test.py is missing")
+            False, f"{VERIFICATION_DIR}/{COMPOSITION_TEST} is missing")
     data = test_results_json(results, comp)
     path = write_test_results(out_dir, data)
     for r in results:

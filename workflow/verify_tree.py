@@ -14,7 +14,6 @@ coverage_summary.json. Never touches component files, original.py, refactored.py
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import time
@@ -22,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from workflow.layout import Problem, check_layout, is_decomposition, step_dirs
-from workflow.selftest import (run_selftests, test_results_json, write_json,
-                                        write_test_results, now)
 from hdecomp_ir.errors import HdecompError
-from hdecomp_ir.spec import (COVERAGE_REPORT_JSON, COVERAGE_SUMMARY_JSON, STEP_RESULT_JSON,
-                             STEP_SUMMARY_JSON, VERIFICATION_DIR, VERIFIER_VERSION, WEIGHT_MAP_JSON)
+from hdecomp_ir.spec import (COMPOSITION_TEST, COVERAGE_REPORT_JSON, COVERAGE_SUMMARY_JSON,
+                             ORIGINAL_FILE, REFACTORED_FILE, STEP_RESULT_JSON, VERIFICATION_DIR,
+                             VERIFIER_VERSION, WEIGHT_MAP_JSON)
+from verifier.step_files import step_files
+from workflow.layout import Problem, check_layout, is_decomposition, step_dirs
+from workflow.selftest import run_selftests, test_results_json, write_json, write_test_results, now
+from workflow.summary import failure_text, step_summary_entry, write_step_summary
 
 Echo = Callable[[str], None]
 
@@ -87,46 +88,20 @@ def largest_activation_bytes(out_dir: Path) -> int:
     return best
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def current_files(step_dir: Path, *, sidecars: bool = False) -> dict[str, str]:
-    """sha256 of the files the engine judges for a step, keyed as it records them.
-
-    `sidecars`: also the `.buffers.pt` files beside original.py and the children (the tensors
-    a component loads); compared only when the recorded result lists them too.
-    """
-    files: dict[str, str] = {}
-    for name in ("original.py", "refactored.py", WEIGHT_MAP_JSON):
-        if (step_dir / name).is_file():
-            files[name] = _sha(step_dir / name)
-    if sidecars:
-        for side in sorted(step_dir.glob("*.buffers.pt")):
-            files[side.name] = _sha(side)
-    children = step_dir / "children"
-    if children.is_dir():
-        for child in sorted(children.glob("*.py")):
-            files[f"children/{child.name}"] = _sha(child)
-        if sidecars:
-            for side in sorted(children.glob("*.buffers.pt")):
-                files[f"children/{side.name}"] = _sha(side)
-    return files
-
-
 def freshness(step_dir: Path) -> tuple[dict[str, Any] | None, str]:
     """(the existing result, '' when fresh or why it is not: missing, stale files, version)."""
     path = step_dir / STEP_RESULT_JSON
     if not path.is_file():
-        return None, "no verification_result.json"
+        return None, f"no {STEP_RESULT_JSON}"
     try:
         result = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
-        return None, "verification_result.json is not valid JSON"
+        return None, f"{STEP_RESULT_JSON} is not valid JSON"
     recorded = result.get("files")
     if not isinstance(recorded, dict) or not recorded:
         return result, "STALE: the result records no file hashes"
-    now_files = current_files(step_dir, sidecars=any(k.endswith(".pt") for k in recorded))
+    # Results recorded before the engine hashed buffer sidecars list none: compare without.
+    now_files = step_files(step_dir, sidecars=any(k.endswith(".pt") for k in recorded))
     changed = sorted(k for k in set(recorded) | set(now_files) if recorded.get(k) != now_files.get(k))
     if changed:
         what = ", ".join(f"{k} ({'added' if k not in recorded else 'removed' if k not in now_files else 'changed'})"
@@ -137,23 +112,11 @@ def freshness(step_dir: Path) -> tuple[dict[str, Any] | None, str]:
     return result, ""
 
 
-def _failure_text(result: dict[str, Any]) -> str:
-    if result.get("status") == "ERROR":
-        return str(result.get("error"))
-    fails = result.get("failures") or []
-    shown = [" ".join(f"{f.get('rule')}: {f.get('file') or ''}{':' + str(f['line']) if f.get('line') else ''} "
-                      f"{f.get('message', '')}".split()) for f in fails[:3]]
-    more = f" (+{len(fails) - 3} more)" if len(fails) > 3 else ""
-    return "; ".join(shown) + more if shown else str(result.get("reasons") or result.get("status"))
-
-
 def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[dict[str, Any]]:
     """Judge every step; returns rows of step_verification_summary.json (without coverage)."""
     import click
 
     from verifier import StepOptions, StepVerifier
-
-    from workflow.step_loop import step_summary_entry
 
     out_dir = opts.out_dir
     rows: list[dict[str, Any]] = []
@@ -169,7 +132,7 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
                 if why.startswith("STALE"):
                     report.stale.append(name)
                     echo(f"STALE {name}: {why[7:]}; re-running")
-                files_key = frozenset(current_files(step_dir, sidecars=True).items())
+                files_key = frozenset(step_files(step_dir).items())
                 result: dict[str, Any] | None = None
                 how = "verified"
                 if not why and existing is not None and existing.get("status") == "PASS" and not opts.rerun_all:
@@ -177,8 +140,8 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
                     report.reused.append(name)
                 elif files_key in done_by_files and "files" in done_by_files[files_key][1]:
                     src, prev = done_by_files[files_key]
-                    result = {**prev, "original_file": str(step_dir / "original.py"),
-                              "refactored_file": str(step_dir / "refactored.py"),
+                    result = {**prev, "original_file": str(step_dir / ORIGINAL_FILE),
+                              "refactored_file": str(step_dir / REFACTORED_FILE),
                               "reused_from": src}
                     how = f"same files as {src}"
                     (step_dir / STEP_RESULT_JSON).write_text(json.dumps(result, indent=2) + "\n")
@@ -189,29 +152,26 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
                     weight_map = step_dir / WEIGHT_MAP_JSON
                     try:
                         res = verifier.verify(StepOptions(
-                            original=step_dir / "original.py", refactored=step_dir / "refactored.py",
+                            original=step_dir / ORIGINAL_FILE, refactored=step_dir / REFACTORED_FILE,
                             output=step_dir / STEP_RESULT_JSON,
                             weight_map=weight_map if weight_map.is_file() else None,
                             device=opts.device, timeout=opts.timeout))
                         result = res.to_json()
                     except HdecompError as err:
                         # The step cannot be judged (bad input): its old verdict must not stand.
-                        result = {"timestamp": now(), "original_file": str(step_dir / "original.py"),
-                                  "refactored_file": str(step_dir / "refactored.py"),
+                        result = {"timestamp": now(), "original_file": str(step_dir / ORIGINAL_FILE),
+                                  "refactored_file": str(step_dir / REFACTORED_FILE),
                                   "status": "ERROR", "reasons": ["bad_input"], "failures": [],
                                   "error": err.one_line(), "anticheat": {}, "weight_transfer": {},
-                                  "numerical_comparison": {}, "files": current_files(step_dir),
+                                  "numerical_comparison": {}, "files": step_files(step_dir),
                                   "verifier_version": VERIFIER_VERSION}
                         write_json(step_dir / STEP_RESULT_JSON, result)
                     report.rerun.append(name)
                 done_by_files.setdefault(files_key, (name, result))
-                row = step_summary_entry(name, result)
-                row["checked"] = how
-                if why.startswith("STALE"):
-                    row["stale"] = why[7:]
-                rows.append(row)
+                rows.append(step_summary_entry(name, result, checked=how,
+                                               stale=why[7:] if why.startswith("STALE") else None))
                 if result.get("status") != "PASS":
-                    report.fail(f"FAIL step {name}: {_failure_text(result)}")
+                    report.fail(f"FAIL step {name}: {failure_text(result)}")
     finally:
         if verifier is not None:
             verifier.close()
@@ -237,7 +197,7 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
     # steps are verified (their torch imports and forwards overlap the step workers').
     from concurrent.futures import ThreadPoolExecutor
 
-    comp_file = out_dir / VERIFICATION_DIR / "composition_test.py"
+    comp_file = out_dir / VERIFICATION_DIR / COMPOSITION_TEST
 
     def timed(fn: Callable[[], Any]) -> Callable[[], tuple[Any, float]]:
         def run() -> tuple[Any, float]:
@@ -251,7 +211,7 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
         opts.jobs = 1
     with ThreadPoolExecutor(max_workers=1 if big else 2) as pool:
         comp_future = pool.submit(timed(lambda: run_composition(out_dir, timeout=max(opts.timeout, 1800.0))
-                                        if comp_file.is_file() else (False, "composition_test.py is missing")))
+                                        if comp_file.is_file() else (False, f"{COMPOSITION_TEST} is missing")))
         tests_future = pool.submit(timed(lambda: run_selftests(out_dir, jobs=opts.jobs, timeout=opts.timeout)
                                          if opts.self_tests else None))
         t0 = time.monotonic()
@@ -301,26 +261,10 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
             report.fail(f"FAIL coverage: {text.splitlines()[0] if text else ''}")
     report.timing["coverage_s"] = time.monotonic() - t0
 
-    passed = sum(1 for r in rows if r["verification_status"] == "PASS")
     report.steps = rows
-    summary = {
-        "timestamp": now(),
-        "decomp_dir": str(out_dir),
-        "status": "PASS" if report.ok else "FAIL",
-        "total_steps": len(rows),
-        "passed": passed,
-        "failed": len(rows) - passed,
-        "skipped": 0,
-        "composition_test": "PASS" if composition[0] else "FAIL",
-        "composition_detail": composition[1],
-        "coverage_status": coverage_status,
-        "stale_steps": report.stale,
-        "reused_results": report.reused,
-        "layout_problems": [p.to_json() for p in problems],
-        "failures": report.failures,
-        "verifier_version": VERIFIER_VERSION,
-        "timing": {k: round(v, 3) for k, v in report.timing.items()},
-        "steps": rows,
-    }
-    write_json(out_dir / VERIFICATION_DIR / STEP_SUMMARY_JSON, summary)
+    write_step_summary(out_dir, decomp_dir=out_dir, ok=report.ok, rows=rows,
+                       composition=composition, coverage_status=coverage_status,
+                       stale_steps=report.stale, reused_results=report.reused,
+                       layout_problems=[p.to_json() for p in problems], failures=report.failures,
+                       timing=report.timing)
     return report

@@ -10,14 +10,13 @@ from typing import Any
 
 import torch
 
+from hdecomp_ir.spec import DIVERGENCE_MIN_ATOL, DIVERGENCE_MIN_RTOL, DIVERGENCE_SLACK
 from tensors.compare import LeafDiff, finite_or_text, leaves, same_values, tensor_diff
 from tensors.compare import compare as compare_leaves
 from verifier.report import Violation
 
 # A step whose original output never exceeds this many atols cannot tell a right answer from zeros.
 WEAK_SIGNAL_FACTOR = 10.0
-# Divergence search matches sampled values loosely: it looks for the first big departure.
-DIVERGENCE_SLACK = 10.0
 
 
 def compare(orig: Any, ref: Any, rtol: float, atol: float,
@@ -106,7 +105,8 @@ def first_divergence(orig_fps: list[dict[str, Any]], child_fps: list[dict[str, A
     by_shape: dict[tuple, list[torch.Tensor]] = {}
     for fp in orig_fps:
         by_shape.setdefault((tuple(fp["shape"]), fp["dtype"]), []).append(fp["samples"])
-    r_tol, a_tol = max(rtol * DIVERGENCE_SLACK, 1e-4), max(atol * DIVERGENCE_SLACK, 1e-5)
+    r_tol = max(rtol * DIVERGENCE_SLACK, DIVERGENCE_MIN_RTOL)
+    a_tol = max(atol * DIVERGENCE_SLACK, DIVERGENCE_MIN_ATOL)
     last_good = None
     for index, call in enumerate(child_fps):
         for out_index, fp in enumerate(call["outputs"]):

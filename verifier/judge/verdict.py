@@ -13,14 +13,12 @@ from typing import Any
 
 import torch
 
+from hdecomp_ir.spec import FUSION_MAX_OPS, FUSION_MIN_OPS, WEIGHT_MAP_JSON
 from verifier.judge import numerics
 from verifier.options import OriginalRun, ResolvedStep, StepOptions, relative_name
 from verifier.report import StepResult, Violation
 from verifier.runtime.sandbox import JobOutcome
 from verifier.weights import TensorMeta, plan_transfer
-
-FUSION_MIN_OPS, FUSION_MAX_OPS_RULE = 2, 5
-
 
 STAGE_TEXT = {"load": "loading", "construct": "being constructed", "inputs": "making inputs",
                "forward": "running forward", "internal": "being verified"}
@@ -132,8 +130,8 @@ class Judge:
                 what = "parameter" if name in params else "randomly initialised buffer"
                 failures.append(Violation(
                     "unmapped_refactored", f"refactored {what} '{name}' {list(meta.shape)} receives "
-                    "no weight from the original (it would keep its own init); map it in "
-                    "weight_map.json", None, None, "weight_transfer"))
+                    f"no weight from the original (it would keep its own init); map it in "
+                    f"{WEIGHT_MAP_JSON}", None, None, "weight_transfer"))
             else:
                 result.warnings.append(f"refactored buffer '{name}' receives no value from the "
                                        "original; it is deterministic, so its own value is used")
@@ -204,10 +202,10 @@ class Judge:
             rule, message = "kernel_not_single_op", (
                 f"{where} is declared a kernel but performs {count} logical ops ({ops_text}); a "
                 "kernel is one op: split it, or declare it a fusion")
-        elif level == "fusion" and count > FUSION_MAX_OPS_RULE:
+        elif level == "fusion" and count > FUSION_MAX_OPS:
             rule, message = "fusion_op_count", (
                 f"{where} is declared a fusion but performs {count} ops ({ops_text}); a fusion has "
-                f"{FUSION_MIN_OPS}-{FUSION_MAX_OPS_RULE}: split it, or declare it a layer")
+                f"{FUSION_MIN_OPS}-{FUSION_MAX_OPS}: split it, or declare it a layer")
         elif level == "fusion" and count < FUSION_MIN_OPS:
             # Over-labelling a kernel hides nothing: say so, do not fail.
             note = (f"{where} ({call.get('file')}) is declared a fusion but performs {count} "

@@ -4,7 +4,9 @@
   a module whose class comes from children/, BUILTIN frames for torch.nn leaf modules and
   SEMANTIC frames for custom modules named after one function (RMSNorm …) inside a child.
 - `OpCounter` (a TorchFunctionMode) counts logical ops per child call: a builtin leaf module is
-  one op, a valid semantic module is one op, otherwise each compute call at the torch level is one.
+  one op, a valid semantic module is one op, otherwise each call `counts_as_op` says is one.
+  Which modules are semantic, their op budget and what counts are `hdecomp_ir.policy`'s rules,
+  the ones the generator applies.
 - `RefactoredGuard` (a TorchDispatchMode) judges every aten op that runs outside all CHILD
   frames against the op table, whatever Python syntax produced it, and notes random ops.
 - `OriginalRecorder` (a TorchDispatchMode) notes which parameters the original's forward reads,
@@ -30,10 +32,11 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from hdecomp_ir.policy import OpKind, is_builtin_leaf, op_info
-from verifier.static.classify import (ESCAPE_NAMES, SEMANTIC_MAX_OPS, callable_name,
-                                              info_for_callable, is_anchor, is_semantic_name,
-                                              is_view_callable)
+from hdecomp_ir.policy import (OpKind, counts_as_op, is_anchor, is_builtin_leaf,
+                               is_compute_in_parent, is_semantic_module, op_info,
+                               semantic_is_one_op)
+from verifier.static.classify import (ESCAPE_NAMES, callable_name, info_for_callable,
+                                      is_view_callable)
 
 CHILD, BUILTIN, SEMANTIC = "child", "builtin", "semantic"
 FINGERPRINT_SAMPLES = 32
@@ -119,15 +122,15 @@ class Scope:
                 parent.anchors += int(frame.anchor_seen)
         elif frame.kind == SEMANTIC:
             if parent is not None:
-                if frame.ops and frame.anchors == 0 and len(frame.ops) <= SEMANTIC_MAX_OPS:
+                if semantic_is_one_op(len(frame.ops), frame.anchors):
                     parent.ops.append(frame.cls)
                 else:
                     parent.ops.extend(frame.ops)
                     parent.anchors += frame.anchors
         elif frame.kind == CHILD:
             # A kernel named after one function (rms_norm, gelu) is one op; a fusion's ops count.
-            semantic_ok = frame.semantic and frame.level == "kernel" and frame.anchors == 0 and \
-                0 < len(frame.ops) <= SEMANTIC_MAX_OPS
+            semantic_ok = frame.semantic and frame.level == "kernel" and \
+                semantic_is_one_op(len(frame.ops), frame.anchors)
             count = 1 if semantic_ok else len(frame.ops)
             self.calls.append(ChildCall(frame.name, frame.file, frame.level, len(self.calls),
                                         list(frame.ops), count))
@@ -171,10 +174,9 @@ class Scope:
             # any data-moving op on a weight (cat with a cls token), is an op of this child.
             tensors = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
             on_weight = any(storage_key(t) in self.param_keys for t in tensors)
-            if info.kind is OpKind.PLUMBING and (not on_weight or is_view_callable(func)):
-                return
-            if info.kind is OpKind.ARITH and not on_weight and \
-                    sum(1 for t in tensors if t.dim() > 0) < 2:
+            is_view = info.kind is OpKind.PLUMBING and on_weight and is_view_callable(func)
+            if not counts_as_op(info.kind, reads_weight=on_weight, is_view=is_view,
+                                tensor_operands=sum(1 for t in tensors if t.dim() > 0)):
                 return
         frame.ops.append(info.name)
         frame.anchors += int(is_anchor(info))
@@ -226,7 +228,8 @@ def frame_for(name: str, module: torch.nn.Module, inside_child: bool) -> Frame |
     cls = type(module).__name__
     if is_builtin_leaf(module):
         return Frame(BUILTIN, name, f"nn.{cls}")
-    if not type(module).__module__.startswith("torch.") and is_semantic_name(cls):
+    qualname = f"{type(module).__module__}.{type(module).__qualname__}"
+    if is_semantic_module(qualname, has_submodules=any(True for _ in module.children())):
         return Frame(SEMANTIC, name, cls)
     return None
 
@@ -315,18 +318,27 @@ class RefactoredGuard(TorchDispatchMode):
 
     def _judge(self, func: Any, args: tuple, kwargs: dict) -> None:
         info = op_info(func)
-        if info.kind is OpKind.COMPUTE:
+        # A compute op is reported as such whatever it reads; other ops name the weight that
+        # made them compute.
+        param = None if info.kind is OpKind.COMPUTE else self._first_parameter(args, kwargs)
+        if not is_compute_in_parent(info.kind, reads_weight=param is not None):
+            return
+        if param is None:
             self.report("compute_outside_child", str(func),
                         f"{func} ran outside every child module: move this computation into a child")
-            return
+        else:
+            self.report("parameter_outside_child", str(func),
+                        f"{func} uses parameter '{param}' outside its child: "
+                        "a child's weights are used only by that child")
+
+    def _first_parameter(self, args: tuple, kwargs: dict) -> str | None:
+        """The name of the first parameter among an op's operands, if any."""
         for leaf in tree_leaves((args, kwargs)):
             if isinstance(leaf, torch.Tensor):
                 key = storage_key(leaf)
                 if key is not None and key in self.param_keys:
-                    self.report("parameter_outside_child", str(func),
-                                f"{func} uses parameter '{self.param_keys[key]}' outside its child: "
-                                "a child's weights are used only by that child")
-                    return
+                    return self.param_keys[key]
+        return None
 
 
 class OriginalRecorder(TorchDispatchMode):

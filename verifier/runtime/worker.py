@@ -32,18 +32,15 @@ from typing import Any, Callable
 import torch
 
 from frontend.opaque_rnn import opaque_rnns
-from hdecomp_ir.spec import BASE_SEED, HDECOMP_PACKAGES
+from hdecomp_ir.spec import (BASE_SEED, HDECOMP_PACKAGES, PROBE_SEED, REFACTORED_INIT_SEED,
+                             REINIT_SEED)
 from verifier.runtime import memory as memory_mod
 from verifier.runtime.instrument import (CHILD, Frame, MemoryTracker, OpCounter, locate,
                                                 OriginalRecorder, RefactoredGuard, Scope,
                                                 attach_hooks, fingerprint, frame_for, leaves_of,
                                                 module_file, storage_key)
 from verifier.judge.numerics import same_values
-from verifier.weights import (REINIT_SEED, TensorMeta, collect_tensors,
-                                             plan_transfer, reinitialize)
-
-REFACTORED_INIT_SEED = BASE_SEED + 1000
-PROBE_SEED = BASE_SEED + 2000
+from verifier.weights import TensorMeta, collect_tensors, plan_transfer, reinitialize
 
 
 class UnsupportedOutput(TypeError):

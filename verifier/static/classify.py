@@ -4,12 +4,12 @@ The static checker sees source names (`torch.relu`, `x.view`), the torch-functio
 Python callables (`Tensor.__matmul__`, a property getter) and the dispatch mode sees aten
 overloads. All three end in `op_info` / `name_kind`; this module only normalises names and adds
 the few things the op table does not classify because they are not ops at all: metadata queries
-(`x.size()`, `torch.finfo`) and the names of semantic kernels.
+(`x.size()`, `torch.finfo`). Which names are semantic kernels is the op table's rule too
+(`hdecomp_ir.policy.is_semantic_class_name`, `is_semantic_file_name`).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import torch
@@ -37,23 +37,6 @@ _DUNDERS = {
     "ge": "ge", "getitem": "getitem", "setitem": "copy_", "float": "_local_scalar_dense",
     "int": "_local_scalar_dense", "bool": "_local_scalar_dense", "complex": "_local_scalar_dense",
 }
-
-# Custom modules (or kernel files) named after one function compute one logical op however many
-# aten ops they lower to (DESIGN: semantic kernels). Matched on the lower-cased alphanumeric name.
-SEMANTIC_TOKENS = (
-    "rmsnorm", "layernorm", "groupnorm", "batchnorm", "instancenorm", "l2norm", "normalize",
-    "gelu", "silu", "swish", "mish", "rope", "rotary", "softmax", "sigmoid", "tanh",
-    "hardswish", "hardsigmoid", "softplus", "elu", "relu", "logsumexp", "crossentropy",
-    "mseloss", "layerscale",
-)
-SEMANTIC_MAX_OPS = 16
-
-
-def is_semantic_name(name: str) -> bool:
-    """Whether a class, file or component name names one semantic function (RMSNorm, GELU …)."""
-    flat = re.sub(r"[^a-z0-9]", "", name.lower())
-    return any(tok in flat for tok in SEMANTIC_TOKENS)
-
 
 def base_name(name: str) -> str:
     """`__rmatmul__` -> `matmul`, `view.default` -> `view`, others unchanged."""
@@ -127,8 +110,3 @@ def is_view_callable(func: Any) -> bool:
         return bool(overloads) and bool(getattr(packet, overloads[0]).is_view)
     except (AttributeError, RuntimeError):
         return False
-
-
-def is_anchor(info: OpInfo) -> bool:
-    """Anchors (matmul, conv, linear …) and opaque ops: never part of a semantic kernel."""
-    return info.kind is OpKind.COMPUTE and info.pattern >= Pattern.OUT_EWISE_FUSABLE

@@ -18,7 +18,7 @@ import libcst as cst
 import torch
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from hdecomp_ir.policy import OpKind
+from hdecomp_ir.policy import OpInfo, is_compute_in_parent
 from hdecomp_ir.spec import HDECOMP_PACKAGES
 from verifier.static.classify import ESCAPE_NAMES, META_NAMES, info_for_name
 from verifier.report import Violation
@@ -259,7 +259,7 @@ class FileChecker:
                 packet_or_overload = obj
                 info = _info_for_aten(packet_or_overload)
                 if info is not None:
-                    return ("ok" if info.kind is not OpKind.COMPUTE else "compute"), text
+                    return ("compute" if parent_compute(info) else "ok"), text
             return "compute", text
         found, obj = resolve_object(path)
         leaf = path[-1]
@@ -281,7 +281,7 @@ class FileChecker:
         if path[0] not in ("torch", "einops") and not found:
             return "unknown", text
         info = info_for_name(leaf)
-        if info is None or info.kind is not OpKind.COMPUTE:
+        if info is None or not parent_compute(info):
             return "ok", text
         return "compute", text
 
@@ -458,6 +458,13 @@ class FileChecker:
                              f"module `{root.value}`; a step may not patch other modules")
                 elif not isinstance(root, cst.Name):
                     self.add("monkeypatch", target, f"assigns into `{self.code(target)}`")
+
+
+def parent_compute(info: OpInfo) -> bool:
+    """The parent rule of the op table on a name seen in source. Source shows no operands:
+    reaching a child's weights is refused by its own rule (`reaches_into_child`), and the
+    dynamic guard judges what the operands turn out to be."""
+    return is_compute_in_parent(info.kind, reads_weight=False)
 
 
 def _info_for_aten(obj: Any):

@@ -12,12 +12,11 @@ from __future__ import annotations
 import libcst as cst
 import torch
 
-from hdecomp_ir.policy import OpKind
 from verifier.static.classify import ESCAPE_NAMES, META_NAMES, info_for_name
 from verifier.static.source_common import (DYNAMIC_NAMES, FILE_METHODS, PY_METHODS,
                                                    SAFE_BUILTINS, TEMPLATE_FUNCTIONS, FileChecker,
                                                    assign_targets, bound_names, chain_root,
-                                                   dotted, walk)
+                                                   dotted, parent_compute, walk)
 
 MODULE_API = frozenset(name for name in dir(torch.nn.Module) if not name.startswith("__"))
 
@@ -243,7 +242,7 @@ class RefactoredChecker(FileChecker):
         if method in FILE_METHODS:
             return "file", method
         info = info_for_name(method)
-        if info is None or info.kind is not OpKind.COMPUTE:
+        if info is None or not parent_compute(info):
             return "ok", method
         return "compute", method
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import libcst as cst
 
+from hdecomp_ir.policy import is_semantic_file_name
 from hdecomp_ir.spec import Level
-from verifier.static.classify import is_semantic_name
 from verifier.report import Violation
 from verifier.static.source_child import ChildChecker, original_model_code
 from verifier.static.source_parent import RefactoredChecker
@@ -110,8 +110,8 @@ def check_sources(original: Path, refactored: Path, children_dir: Path,
         source = path.read_text()
         level, component, has_header = read_header(source)
         report.children[rel] = ChildFile(path, rel, path.stem, level, component,
-                                         is_semantic_name(path.stem) or
-                                         is_semantic_name(component or ""))
+                                         is_semantic_file_name(path.stem) or
+                                         is_semantic_file_name(component or ""))
         child = ChildChecker(rel, source, child_stems=stems, original_stem=original.stem,
                              is_child=True)
         child.run(original_code)
