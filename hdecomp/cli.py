@@ -11,19 +11,15 @@ import signal
 import sys
 import threading
 import traceback
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-# torch warns on import when numpy is absent; hdecomp never converts tensors to numpy, so the
-# warning is noise on every command (set before anything imports torch).
-warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
-
-from hdecomp_ir.errors import HdecompError, first_line
+from hdecomp_ir.errors import HdecompError, first_line, silence_known_noise
 
 EXIT_INTERNAL = 70
+silence_known_noise()  # before anything imports torch
 
 
 class _State:

@@ -8,6 +8,17 @@ Every error carries where it happened (file, component, step) and what to do.
 from __future__ import annotations
 
 
+def silence_known_noise() -> None:
+    """Drop warnings torch prints on every run that say nothing about the user's model.
+
+    torch warns on import when numpy is absent; hdecomp never converts tensors to numpy.
+    Called by the CLI and by every worker process before torch is imported.
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
+
+
 def first_line(err: BaseException, limit: int = 300) -> str:
     """First line of an exception message, bounded: errors are reported on one line."""
     text = (str(err).strip().splitlines() or [""])[0]

@@ -177,3 +177,21 @@ def test_trace_limit_grows_with_the_model_and_shows_progress(capsys: pytest.Capt
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) >= 3
     assert lines[0] == "tracing the model (m.py): still running after 0s (limit 60s)"
+
+
+def test_all_nan_outputs_cannot_pass(tmp_path: Path) -> None:
+    """Every decomposition "matches" a NaN output: lowering refuses it instead of a PASS."""
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "hdecomp", "lower", str(BAD / "all_nan_output.py"),
+                           "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    # progress lines may come first; the error is one line, the last, with no traceback
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert errors == [proc.stderr.strip().splitlines()[-1]], proc.stderr
+    assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+    line = errors[0]
+    assert line.startswith(f"error: {BAD / 'all_nan_output.py'}: "), line
+    assert "the original's output is all NaN on the inputs of trial 1" in line
+    assert "PASS" not in proc.stdout
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []

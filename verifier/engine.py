@@ -206,6 +206,14 @@ class StepVerifier:
             after_file = job_dir / f"orig_after_{index}.pt"
             run.after.append(torch.load(after_file, weights_only=True) if after_file.exists() else None)
             after_file.unlink(missing_ok=True)
+        for index, out in enumerate(run.outputs):
+            blank = numerics.nothing_to_compare(out)
+            if blank:
+                # Every decomposition matches NaN "exactly": a PASS would prove nothing.
+                raise UserInputError(f"the original's output is {blank} on the inputs of trial "
+                                     f"{index + 1} (seed {step.seeds[index]})", where=where,
+                                     fix="fix the model: it must compute finite values on "
+                                         "get_inputs()")
         fp_file = job_dir / "orig_fp.pt"
         if fp_file.exists():
             run.fingerprints = torch.load(fp_file, weights_only=True)

@@ -168,8 +168,12 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
         ok = True
         if opts.verify:
             # The summary records the tree's own path, not the staging folder it is built in.
-            ok = run_equivalence(staging.path, emitted, decomp_dir=out_dir, device=opts.device,
-                                 echo=echo)
+            try:
+                ok = run_equivalence(staging.path, emitted, decomp_dir=out_dir,
+                                     device=opts.device, echo=echo)
+            except UserInputError as err:
+                # the staging folder is about to vanish: name the model file the user gave
+                raise UserInputError(err.what, where=str(model_file), fix=err.fix) from None
             _record_status(staging.path, "PASSED" if ok else "FAILED")
         staging.commit()
     if not opts.verify:

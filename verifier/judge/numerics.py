@@ -30,6 +30,15 @@ def _numeric(rule: str, message: str) -> Violation:
     return Violation(rule, message, None, None, "numerics")
 
 
+def nothing_to_compare(outputs: Any) -> str | None:
+    """'all NaN' (or 'all NaN or Inf') when no floating output value of the original is finite."""
+    floating = [t for _p, t in leaves(outputs) if isinstance(t, torch.Tensor)
+                and (t.is_floating_point() or t.is_complex()) and t.numel()]
+    if not floating or any(bool(torch.isfinite(t).any()) for t in floating):
+        return None
+    return "all NaN" if all(bool(torch.isnan(t).all()) for t in floating) else "all NaN or Inf"
+
+
 def degenerate(orig: Any, ref: Any, inputs: list[Any]) -> list[Violation]:
     """Zeros, constants and copies of an input where the original's output is none of those."""
     found = []

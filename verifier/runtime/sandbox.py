@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 READY = "hdecomp-forkserver-ready"
-_SERVER_MAIN = "from verifier.runtime.sandbox import serve; serve()"
-_WORKER_MAIN = "import sys; from verifier.runtime.worker import main; sys.exit(main(sys.argv[1]))"
+_QUIET = "from hdecomp_ir.errors import silence_known_noise; silence_known_noise(); "
+_SERVER_MAIN = _QUIET + "from verifier.runtime.sandbox import serve; serve()"
+_WORKER_MAIN = _QUIET + "import sys; from verifier.runtime.worker import main; sys.exit(main(sys.argv[1]))"
 
 
 @dataclass
