@@ -20,7 +20,7 @@ from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.naming import identifier, kernel_op_label, module_prefix, module_repr, \
     module_slots, unique, weight_names
 from hdecomp_ir.policy import POSITIVE_DOMAIN_NAMES, SIGN_PRESERVING_NAMES, OpKind, op_info
-from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL
+from hdecomp_ir.spec import BASE_SEED, COMPOSITION_ATOL, COMPOSITION_RTOL
 from hdecomp_ir.traced import flat_outputs
 from codegen.render import Callee, call, dotted, render_forward
 from codegen.template import fill, snippet
@@ -392,7 +392,8 @@ def composition_module(ir: IR, refs: list[ChildRef], *, original_rel: str, kerne
                 __kernel_imports__=imports, __original__=string(original_rel),
                 __weight_map__=_weight_map_expr(wmap),
                 __rtol__=cst.Float(repr(COMPOSITION_RTOL)),
-                __atol__=cst.Float(repr(COMPOSITION_ATOL)), **parts).code
+                __atol__=cst.Float(repr(COMPOSITION_ATOL)), __seed__=cst.Integer(str(BASE_SEED)),
+                **parts).code
 
 
 def _weight_map_expr(wmap: dict[str, Any]) -> cst.BaseExpression:

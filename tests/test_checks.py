@@ -264,3 +264,18 @@ def test_batch_lower_walks_folders_and_survives_a_broken_model(tmp_path: Path) -
     assert (out_root / "good/relu/decomposition_tree.json").is_file()
     assert runs["bad/broken"]["lower"] == "ERROR" and "syntax error" in runs["bad/broken"]["detail"]
     assert "FAIL bad/broken: " in out and "1/2 models pass" in out
+
+
+def test_verify_relative_and_absolute_paths_from_two_directories(mlp: Path, tmp_path: Path) -> None:
+    """`hdecomp verify DIR` as `hdecomp prompt` prints it (relative) and absolute, from two
+    working directories: the composition test once ran under a doubled relative path."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    runs = [(mlp.parent, mlp.name), (mlp.parent, str(mlp)), (elsewhere, str(mlp)),
+            (elsewhere, f"../{mlp.name}")]
+    for cwd, arg in runs:
+        proc = subprocess.run([sys.executable, "-m", "hdecomp", "verify", arg, "--rerun-all"],
+                              capture_output=True, text=True, timeout=600, cwd=cwd)
+        assert proc.returncode == 0, (cwd, arg, proc.stdout + proc.stderr)
+        summary = json.loads((mlp / "verification/step_verification_summary.json").read_text())
+        assert summary["composition_test"] == "PASS", (cwd, arg, summary)

@@ -24,7 +24,8 @@ COMPOSITION_TIMEOUT_S = 1800.0
 
 def run_composition(out_dir: Path, timeout: float = COMPOSITION_TIMEOUT_S) -> tuple[bool, str]:
     """Run the composition test in its own process; (passed, last output line)."""
-    script = out_dir / VERIFICATION_DIR / COMPOSITION_TEST
+    # absolute: the process runs in out_dir, where a relative out_dir would be doubled
+    script = (out_dir / VERIFICATION_DIR / COMPOSITION_TEST).resolve()
     try:
         proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                               timeout=timeout, cwd=out_dir)
