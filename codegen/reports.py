@@ -8,6 +8,7 @@ from typing import Any
 from torch import fx
 
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
+from hdecomp_ir.printer import display_class
 from hdecomp_ir.spec import BASE_SEED, Level
 
 
@@ -157,7 +158,7 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
         elif c.origin == "fusion":
             decisions.append(f"{where}: fusion chosen by the anchor + elementwise-chain rule.")
         elif c.origin == "kernel-semantic":
-            decisions.append(f"{where}: custom module `{c.module_class}` kept whole as one "
+            decisions.append(f"{where}: custom module `{display_class(c.module_class)}` kept whole as one "
                              "semantic kernel.")
         elif c.is_kernel and c.origin == "kernel-module" and len(ir.compute_nodes(c)) > 1:
             decisions.append(f"{where}: torch.nn builtin `{c.label}` kept whole as one kernel "

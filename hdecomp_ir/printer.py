@@ -121,7 +121,9 @@ def _module(ir: IR, node: fx.Node) -> str | None:
     return (stack[-1][1] or None) if stack else None
 
 
-def _module_class(qual: str | None) -> str | None:
+def display_class(qual: str | None) -> str | None:
+    """A module class's qualified name as printed: `tiny_transformer.Block`, whatever the
+    loader named the model's module (its name carries a hash of the checkout path)."""
     return _LOADED_MODULE.sub(r"\1", qual) if qual is not None else None
 
 
@@ -141,7 +143,7 @@ def component_doc(ir: IR, comp: Component) -> ComponentDoc:
     return ComponentDoc(
         level=comp.level.label, cid=comp.cid, label=comp.label, start=comp.start, end=comp.end,
         origin=comp.origin, module_path=comp.module_path,
-        module_class=_module_class(comp.module_class), name=comp.name, key=comp.key,
+        module_class=display_class(comp.module_class), name=comp.name, key=comp.key,
         instances=comp.instances, inputs=_typed(ir.inputs(comp)), outputs=_typed(ir.outputs(comp)),
         owns=_owned(ir, comp), notes=list(comp.notes),
         children=[component_doc(ir, child) for child in comp.children])
