@@ -18,6 +18,7 @@ import torch
 from torch import fx
 from torch.utils import _pytree as pytree
 
+from codegen import torch_calls
 from hdecomp_ir.errors import UserInputError
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.naming import identifier, module_call_form, module_slots, unique, weight_names
@@ -51,6 +52,7 @@ class Scope:
     """Names visible while rendering one forward(): values, weights, and where tensors live."""
 
     values: dict[fx.Node, str] = field(default_factory=dict)
+    same: dict[fx.Node, Any] = field(default_factory=dict)  # `alias` nodes: their input itself
     weights: dict[fx.Node, str] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     device_var: str | None = None
@@ -63,6 +65,8 @@ class Scope:
 def literal(value: Any, scope: Scope) -> Expr:
     """An argument value as an expression: node references, weights, lists, dtypes, numbers."""
     if isinstance(value, fx.Node):
+        if value in scope.same:
+            return literal(scope.same[value], scope)
         if value in scope.weights:
             return dotted(f"self.{scope.weights[value]}")
         return cst.Name(scope.values[value])
@@ -104,7 +108,7 @@ _METHODS = {"view", "reshape", "permute", "transpose", "contiguous", "unsqueeze"
 def _binop(node: fx.Node, scope: Scope) -> Expr | None:
     name = op_name(node.target)
     if node.kwargs or len(node.args) != 2:
-        return None  # alpha=, rounding_mode=: keep the aten call
+        return None  # alpha=, rounding_mode=: written as the torch call
     return cst.BinaryOperation(left=literal(node.args[0], scope), operator=_BINOPS[name],
                                right=literal(node.args[1], scope))
 
@@ -123,20 +127,18 @@ def _getitem(node: fx.Node, scope: Scope) -> Expr | None:
 
 
 def _aten(node: fx.Node, scope: Scope) -> Expr:
-    target = node.target
-    if isinstance(target, torch._ops.OpOverload):
-        path = f"torch.ops.{target.namespace}.{target._schema.name.split('::')[-1]}." \
-               f"{target._overloadname}"
-    else:
-        raise UserInputError(f"the traced call {target!r} is no aten op, which the generated "
-                             "files cannot call", where=scope.where,
-                             fix="write that part of forward() with plain torch ops")
-    return call(path, [literal(a, scope) for a in node.args],
-                {k: literal(v, scope) for k, v in node.kwargs.items()})
+    try:
+        return torch_calls.render(node, lambda v: literal(v, scope))
+    except torch_calls.NoTorchCall as err:
+        raise UserInputError(f"the traced op {node.target} has no readable torch call for the "
+                             f"generated files: {err}", where=scope.where,
+                             fix="write that part of forward() with public torch or "
+                                 "torch.nn.functional calls") from None
 
 
 def render_node(node: fx.Node, scope: Scope) -> Expr:
-    """Expression computing one fx node (rule table first, the exact aten call otherwise)."""
+    """Expression computing one fx node: the rule table first, else the torch-level call of
+    codegen/torch_calls.py (never `torch.ops`)."""
     if node.target is operator.getitem:
         return _getitem(node, scope)  # type: ignore[return-value]
     name = op_name(node.target)
@@ -225,6 +227,12 @@ def render_forward(ir: IR, comp: Component, callees: list[Callee],
             for n, name in zip(outs, names):
                 scope.values[n] = name
             body.append(assign(names, call(f"self.{callee.attr}", args)))
+            continue
+        if torch_calls.is_dropped(node):
+            continue
+        source = torch_calls.passthrough(node)
+        if source is not None:
+            scope.same[node] = source
             continue
         name = scope.fresh(_value_base(ir, node))
         scope.values[node] = name

@@ -165,3 +165,26 @@ def test_an_argument_without_python_form_is_a_user_error() -> None:
     with pytest.raises(UserInputError, match="model.py: op add") as info:
         literal(object(), Scope(where="model.py: op add of relu"))
     assert info.value.exit_code == 2 and info.value.fix
+
+
+# --- the self-test harness, executed -------------------------------------------------------------
+
+class _Nested(nn.Module):
+    def forward(self, x: torch.Tensor) -> dict:
+        return {"a": (x, [x[:2], 3]), "b": x.sum(0)}
+
+
+@pytest.mark.parametrize("shapes,passes", [([(4, 3), (2, 3), (3,)], True),
+                                           ([(4, 3), (3,), (2, 3)], False)])
+def test_run_tests_harness_checks_nested_outputs_in_order(shapes: list, passes: bool,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    source = (TEMPLATES / "run_tests.py").read_text()
+    # of torch, the harness uses only public names: the allow-list source rules read it
+    assert "torch._" not in source and "torch.utils" not in source and "torch.ops" not in source
+    namespace = {"torch": torch, "Model": _Nested, "get_inputs": lambda: [torch.randn(4, 3)],
+                 "get_init_inputs": lambda: [], "get_expected_output_shape": lambda: shapes,
+                 "ALLOW_INF": False, "__name__": "harness"}
+    exec(compile(source, "run_tests.py", "exec"), namespace)  # noqa: S102 - our own template
+    assert namespace["run_tests"]() is passes
+    assert capsys.readouterr().out.splitlines()[-1 if passes else 0].startswith(
+        "PASS" if passes else "FAIL")
