@@ -178,14 +178,27 @@ def _bindings(name: str) -> list[Binding]:
         la = getattr(torch.linalg, name[len("linalg_"):], None)
         if la is not None and la is getattr(torch._C._linalg, name, None):
             out.append(Binding("function", f"torch.linalg.{name[len('linalg_'):]}", None))
-    if native_method and not out:
-        out.append(Binding("method", name, None))
-    if name.endswith("_") and not out:
+    if not out or all(b.kind != "function" or not b.path.startswith("F.") for b in out):
+        alias = _f_alias(name)  # `log_sigmoid` is F.logsigmoid: the same C binding, renamed
+        if alias is not None:
+            out.append(Binding("function", f"F.{alias}", None))
+    if name.endswith("_"):
         f = getattr(F, name[:-1], None)  # `hardtanh_` is `F.hardtanh(..., inplace=True)`
         if inspect.isfunction(f) and "inplace" in inspect.signature(f).parameters:
             b = _function("F", name[:-1], f)
             out.append(Binding(b.kind, b.path, b.params, (("inplace", True),)))
+    if native_method and all(b.kind != "method" for b in out):
+        out.append(Binding("method", name, None))  # the last resort: `x.unfold(1, 2, 1)`
     return out
+
+
+def _f_alias(name: str) -> str | None:
+    """The public F name of the C binding `torch._C._nn.<name>`, if F exports it by another."""
+    obj = getattr(torch._C._nn, name, None)
+    if obj is None:
+        return None
+    names = sorted(n for n in dir(F) if not n.startswith("_") and getattr(F, n) is obj)
+    return names[0] if names else None
 
 
 def _function(prefix: str, name: str, obj: Any) -> Binding:
@@ -251,6 +264,14 @@ def _write(binding: Binding, schema: torch.FunctionSchema, args: dict[str, Any],
             names[a.name] = pname
             if p.kind is not inspect.Parameter.KEYWORD_ONLY and not a.kwarg_only:
                 position[a.name] = by_name[pname]
+    if params is not None:
+        given = set(names.values()) | {params[position[star]].name} if star else set(names.values())
+        for p in params:
+            if p.default is inspect.Parameter.empty and p.kind in (
+                    inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    inspect.Parameter.KEYWORD_ONLY) and p.name not in given:
+                # `F.unfold(input, kernel_size)` is im2col, not aten's `unfold(self, dimension, ..)`
+                raise NoTorchCall(f"{binding.path} needs `{p.name}`, which aten's op has not")
     pos: list[cst.BaseExpression] = []
     kw: dict[str, cst.BaseExpression] = {}
     positional = True

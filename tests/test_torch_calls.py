@@ -205,6 +205,11 @@ CASES: list[tuple[Any, tuple, dict]] = [
     (aten.tril.default, (_r(4, 4), -1), {}),
     (aten.unflatten.int, (_r(3, 12), 1, [3, 4]), {}),
     (aten.dropout.default, (_r(3, 4), 0.1, False), {}),
+    # names F spells otherwise or uses for another op
+    (aten.unfold.default, (_r(3, 8), 1, 2, 1), {}),  # Tensor.unfold, not F.unfold (im2col)
+    (aten.log_sigmoid.default, (_r(3, 4),), {}),  # F.logsigmoid
+    (aten.glu.default, (_r(3, 4),), {}),
+    (aten.threshold.default, (_r(3, 4), 0.1, 0.0), {}),
 ]
 
 
