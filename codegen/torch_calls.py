@@ -227,7 +227,7 @@ def _is_default(arg: torch.Argument, value: Any) -> bool:
 
 def _write(binding: Binding, schema: torch.FunctionSchema, args: dict[str, Any],
            lit: Lit) -> cst.BaseExpression:
-    """The call of `binding` with the schema's arguments, or NoTorchCall when it cannot take them."""
+    """The call of `binding` with the schema's arguments; NoTorchCall when it cannot take them."""
     arguments = list(schema.arguments)
     base = binding.path.rsplit(".", 1)[-1]
     receiver = None
@@ -265,7 +265,9 @@ def _write(binding: Binding, schema: torch.FunctionSchema, args: dict[str, Any],
             if p.kind is not inspect.Parameter.KEYWORD_ONLY and not a.kwarg_only:
                 position[a.name] = by_name[pname]
     if params is not None:
-        given = set(names.values()) | {params[position[star]].name} if star else set(names.values())
+        given = set(names.values())
+        if star is not None:
+            given.add(params[position[star]].name)
         for p in params:
             if p.default is inspect.Parameter.empty and p.kind in (
                     inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
