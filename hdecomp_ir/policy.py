@@ -343,3 +343,94 @@ def semantic_is_one_op(ops: int, anchors: int) -> bool:
     """Whether a semantic module's (or kernel file's) body of `ops` logical ops, `anchors` of
     them anchors, counts as one op: small and without a matmul, conv or other anchor."""
     return anchors == 0 and 0 < ops <= SEMANTIC_MAX_OPS
+
+
+# -- Op-set coverage (the verifier): every compute op of the original must appear among the
+# children's ops up to these equivalences, so that dropping an op whose effect the inputs hide
+# (a ReLU on positive inputs) is seen. An op name (aten-level, or a builtin module's `nn.Class`)
+# maps to its family; a family is realised by one op of the family or by one of its
+# decompositions (sets of families that together compute it).
+OP_FAMILIES: dict[str, tuple[str, ...]] = {
+    "linear": ("linear", "nn.Linear", "nn.LazyLinear", "addmm", "mm", "matmul", "bmm", "baddbmm",
+               "addbmm", "addmv", "mv", "einsum", "tensordot", "nn.Bilinear", "bilinear"),
+    "conv": ("conv1d", "conv2d", "conv3d", "convolution", "_convolution", "nn.Conv1d",
+             "nn.Conv2d", "nn.Conv3d"),
+    "conv_transpose": ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                       "nn.ConvTranspose1d", "nn.ConvTranspose2d", "nn.ConvTranspose3d"),
+    "relu": ("relu", "nn.ReLU", "threshold", "nn.Threshold", "clamp_min"),
+    "clamp": ("clamp", "clamp_min", "clamp_max", "hardtanh", "nn.Hardtanh", "relu6", "nn.ReLU6"),
+    "softmax": ("softmax", "_softmax", "nn.Softmax", "scaled_dot_product_attention"),
+    "log_softmax": ("log_softmax", "_log_softmax", "nn.LogSoftmax"),
+    "layer_norm": ("layer_norm", "native_layer_norm", "nn.LayerNorm"),
+    "group_norm": ("group_norm", "native_group_norm", "nn.GroupNorm"),
+    "batch_norm": ("batch_norm", "native_batch_norm", "_native_batch_norm_legit_no_training",
+                   "nn.BatchNorm1d", "nn.BatchNorm2d", "nn.BatchNorm3d"),
+    "gelu": ("gelu", "nn.GELU"),
+    "silu": ("silu", "nn.SiLU"),
+    "sigmoid": ("sigmoid", "nn.Sigmoid"),
+    "tanh": ("tanh", "nn.Tanh"),
+    "exp": ("exp",),
+    "sum": ("sum", "mean"),
+    "rsqrt": ("rsqrt", "sqrt", "reciprocal"),
+    "embedding": ("embedding", "nn.Embedding", "embedding_bag", "nn.EmbeddingBag"),
+    "max_pool": ("max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices",
+                 "max_pool3d_with_indices", "nn.MaxPool1d", "nn.MaxPool2d", "nn.MaxPool3d"),
+    "avg_pool": ("avg_pool1d", "avg_pool2d", "avg_pool3d", "nn.AvgPool1d", "nn.AvgPool2d",
+                 "nn.AvgPool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+                 "nn.AdaptiveAvgPool1d", "nn.AdaptiveAvgPool2d"),
+    "attention": ("scaled_dot_product_attention", "_scaled_dot_product_flash_attention_for_cpu",
+                  "_scaled_dot_product_efficient_attention", "_scaled_dot_product_flash_attention",
+                  "nn.MultiheadAttention"),
+}
+# Decompositions: a family is also realised when every family of one of these sets is present.
+OP_DECOMPOSITIONS: dict[str, tuple[frozenset[str], ...]] = {
+    "softmax": (frozenset({"exp", "sum"}),),
+    "log_softmax": (frozenset({"exp", "sum", "log"}), frozenset({"softmax", "log"}),
+                    frozenset({"logsumexp"})),
+    "layer_norm": (frozenset({"sum", "rsqrt"}),),
+    "group_norm": (frozenset({"sum", "rsqrt"}),),
+    "batch_norm": (frozenset({"rsqrt"}),),
+    "gelu": (frozenset({"erf"}), frozenset({"tanh"})),
+    "silu": (frozenset({"sigmoid"}),),
+    "sigmoid": (frozenset({"exp"}),),
+    "tanh": (frozenset({"exp"}),),
+    "attention": (frozenset({"linear", "softmax"}), frozenset({"linear", "exp", "sum"})),
+    "linear": (frozenset({"conv"}),),  # a 1x1 convolution is a matmul
+    "conv": (frozenset({"linear"}),),  # im2col (unfold) + matmul
+}
+# Families whose absence is not a dropped computation: a mean of an all-ones axis, a clamp that
+# only guards a denominator. (Arithmetic and plumbing are never checked: they may sit in a parent.)
+COVERAGE_EXEMPT = frozenset({"sum", "rsqrt", "exp"})
+
+_FAMILY_OF: dict[str, str] = {}
+for _family, _names in OP_FAMILIES.items():
+    for _name in _names:
+        _FAMILY_OF.setdefault(_name, _family)
+
+
+def op_family(name: str) -> str:
+    """The family of an op name as the worker records it (`nn.Linear`, `addmm`, `relu_`)."""
+    base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
+    return _FAMILY_OF.get(base, base)
+
+
+def missing_op_families(original_ops: list[str], child_ops: list[str]) -> list[str]:
+    """Compute-op families of the original that no child performs, even by decomposition.
+
+    Only the families of OP_FAMILIES are checked (arithmetic and plumbing may sit in a parent).
+    """
+    have = {op_family(n) for n in child_ops}
+    missing: list[str] = []
+    for name in original_ops:
+        family = op_family(name)
+        if family in have or family in missing or family in COVERAGE_EXEMPT:
+            continue
+        if family not in OP_FAMILIES:
+            # Only the table's families are checked: other ops have honest rewrites the table
+            # does not know (pow(2) as x * x, where as masked_fill), and a semantic module's
+            # class name (RMSNorm) has no op name to match; the numerics judge those.
+            continue
+        if any(parts <= have for parts in OP_DECOMPOSITIONS.get(family, ())):
+            continue
+        missing.append(family)
+    return missing

@@ -93,8 +93,60 @@ LOWER_BUFFERS_SEED = 0
 
 
 def trial_seeds(trials: int = NUM_TRIALS) -> list[int]:
-    """Seeds of the numerical trials, counted up from BASE_SEED."""
+    """Fixed, public seeds counted up from BASE_SEED: for `lower`'s tracing and self-tests, and
+    for tests that need a reproducible verification (StepOptions.seeds). The verifier itself
+    draws fresh ones (fresh_trial_seeds): a step must not know the inputs it is judged on."""
     return [BASE_SEED + i for i in range(trials)]
+
+
+def fresh_trial_seeds(trials: int = NUM_TRIALS) -> list[int]:
+    """Seeds drawn from the OS's CSPRNG, distinct, never the public ones."""
+    import secrets
+
+    public = set(trial_seeds(trials))
+    seeds: list[int] = []
+    while len(seeds) < trials:
+        seed = secrets.randbits(31)
+        if seed not in public and seed not in seeds:
+            seeds.append(seed)
+    return seeds
+
+
+# Input distributions of the trials. `default` is get_inputs() as written; `wide` redraws every
+# floating input element as sign * 10**U(WIDE_LOG10_MIN, WIDE_LOG10_MAX) (negative and positive,
+# large and small: an op whose effect the default distribution hides - a ReLU on torch.rand, a
+# clamp on small values, tanh(x) ~ x - shows); `wide_positive` keeps each element's sign (|x| *
+# scale with the sign of x) for originals that are non-finite on `wide` (log, sqrt of inputs
+# that must stay positive). Integer inputs (token ids, indices) are never changed.
+DEFAULT_DISTRIBUTION = "default"
+WIDE_DISTRIBUTION = "wide"
+WIDE_POSITIVE_DISTRIBUTION = "wide_positive"
+WIDE_LOG10_MIN = -3.0
+WIDE_LOG10_MAX = 2.0
+
+
+def trial_distributions(trials: int) -> list[str]:
+    """The distribution asked for each trial: the second of three (the last of two) is `wide`;
+    a single trial stays `default`. It replaces a trial, it never adds a forward."""
+    plan = [DEFAULT_DISTRIBUTION] * trials
+    if trials >= 2:
+        plan[1] = WIDE_DISTRIBUTION
+    return plan
+
+
+# Degenerate signals. An original output whose peak |value| is under WEAK_SIGNAL_FACTOR x atol
+# passes the tolerance table with zeros-like answers; such a leaf is also compared relative to
+# its own scale: |ref - orig| <= rtol * |orig| + WEAK_SIGNAL_REL_ATOL * max|orig|.
+WEAK_SIGNAL_FACTOR = 10.0
+WEAK_SIGNAL_REL_ATOL = 1e-3
+
+# fp16/bf16 steps: the original is also run in float64 and a leaf that misses the tolerance
+# table passes when its error against that reference is no worse than FP64_REF_MULTIPLIER times
+# the original's own (RMS and max, plus FP64_REF_SLACK x atol; as the dynamo minifier's
+# same_two_models does). The tolerance table is still reported; this rule is named when it decided.
+FP64_REF_DTYPES = (torch.float16, torch.bfloat16)
+FP64_REF_MULTIPLIER = 3.0
+FP64_REF_SLACK = 0.1
 
 
 def tolerance_for(dtypes: list[torch.dtype]) -> tuple[float, float]:

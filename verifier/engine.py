@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from hdecomp_ir.errors import UserInputError
-from hdecomp_ir.spec import STEPS_DIR, VERIFIER_VERSION, tolerance_for
+from hdecomp_ir.spec import STEPS_DIR, VERIFIER_VERSION, fresh_trial_seeds, tolerance_for
 from verifier.judge import numerics
 from verifier.options import (OriginalRun, ResolvedStep, StepOptions,
                                              load_weight_map, relative_name, resolve,
@@ -64,6 +64,17 @@ class StepVerifier:
         self._launchers: dict[str, Launcher] = {}
         self._originals: dict[tuple, OriginalRun] = {}
         self._jobs = 0
+        # Trial seeds drawn fresh (secrets) once per StepVerifier, so that the steps of one
+        # `lower` share the original's cached runs; extended when a step asks for more trials.
+        self._fresh_seeds: list[int] = []
+
+    def trial_seeds(self, trials: int) -> list[int]:
+        """This verifier's fresh seeds for `trials` trials (never the public BASE_SEED ones)."""
+        if len(self._fresh_seeds) < trials:
+            extra = [s for s in fresh_trial_seeds(trials + len(self._fresh_seeds))
+                     if s not in self._fresh_seeds]
+            self._fresh_seeds += extra[:trials - len(self._fresh_seeds)]
+        return self._fresh_seeds[:trials]
 
     def __enter__(self) -> "StepVerifier":
         return self
@@ -115,6 +126,8 @@ class StepVerifier:
         """Verify one step; writes opts.output when given. Raises UserInputError on bad input."""
         t_start = time.monotonic()
         step = resolve(opts)
+        if not step.seeds_given:
+            step.seeds = self.trial_seeds(opts.trials)
         result = StepResult(
             status="FAIL", original_file=_display_path(Path(opts.original)),
             refactored_file=_display_path(Path(opts.refactored)),
@@ -164,6 +177,7 @@ class StepVerifier:
     def _original(self, opts: StepOptions, step: ResolvedStep, result: StepResult) -> OriginalRun | None:
         reinit_seed = opts.reinit_seed if opts.reinit_seed is not None else self.reinit_seed
         key = (result.files[relative_name(step.original, step.step_dir)], step.device, tuple(step.seeds),
+               tuple(step.distributions),
                opts.check_memory, opts.fingerprints, reinit_seed, _threads(opts, step))
         cached = self._originals.pop(key, None)
         if cached is not None and cached.data_dir.is_dir():
@@ -172,7 +186,7 @@ class StepVerifier:
             result.memory = dict(cached.result.get("memory") or {}, cached=True)
             return cached
         spec = {"original": str(step.original), "device": step.device, "seeds": step.seeds,
-                "reinit_seed": reinit_seed, "check_memory": opts.check_memory,
+                "distributions": step.distributions, "reinit_seed": reinit_seed, "check_memory": opts.check_memory,
                 "fingerprints": opts.fingerprints, "roots": [str(step.original.parent)],
                 "threads": _threads(opts, step)}
         job_dir = self._new_job("original", spec)
@@ -206,6 +220,9 @@ class StepVerifier:
             after_file = job_dir / f"orig_after_{index}.pt"
             run.after.append(torch.load(after_file, weights_only=True) if after_file.exists() else None)
             after_file.unlink(missing_ok=True)
+            ref64_file = job_dir / f"orig_ref64_{index}.pt"
+            run.ref64.append(torch.load(ref64_file, weights_only=True) if ref64_file.exists() else None)
+            ref64_file.unlink(missing_ok=True)
         for index, out in enumerate(run.outputs):
             blank = numerics.nothing_to_compare(out)
             if blank:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from hdecomp_ir.errors import UserInputError
-from hdecomp_ir.spec import NUM_TRIALS, WEIGHT_MAP_JSON, trial_seeds
+from hdecomp_ir.spec import NUM_TRIALS, WEIGHT_MAP_JSON, trial_distributions, trial_seeds
 from verifier.step_files import judged_files, relative_name  # noqa: F401 - the engine's too
 
 
@@ -43,6 +43,10 @@ class StepOptions:
     # Seed of the original's re-randomization. None: the StepVerifier's own random seed, so no
     # step can precompute the outputs it will be compared with. Recorded in the result JSON.
     reinit_seed: int | None = None
+    # Seeds of the trials. None (the default): the StepVerifier's fresh ones (drawn from the
+    # OS's CSPRNG, one set per StepVerifier so its original-run cache still works), recorded in
+    # the result. Given: exactly these, one per trial (reproducible runs, tests).
+    seeds: list[int] | None = None
 
 
 @dataclass
@@ -58,6 +62,8 @@ class ResolvedStep:
     device: str
     seeds: list[int]
     files: dict[str, str]
+    distributions: list[str] = field(default_factory=list)
+    seeds_given: bool = False
 
 
 @dataclass
@@ -67,6 +73,8 @@ class OriginalRun:
     outputs: list[Any] = field(default_factory=list)
     after: list[Any | None] = field(default_factory=list)
     fingerprints: list[dict[str, Any]] = field(default_factory=list)
+    # Per trial: the original's outputs computed in float64 (fp16/bf16 originals only), else None.
+    ref64: list[Any | None] = field(default_factory=list)
     nbytes: int = 0
     seconds: float = 0.0
 
@@ -139,6 +147,10 @@ def resolve(opts: StepOptions) -> ResolvedStep:
     check_original_source(original)
     if opts.trials < 1:
         raise UserInputError(f"--trials must be at least 1, not {opts.trials}")
+    if opts.seeds is not None and (len(opts.seeds) != opts.trials or
+                                   not all(isinstance(s, int) and s >= 0 for s in opts.seeds)):
+        raise UserInputError(f"seeds {opts.seeds} must be {opts.trials} non-negative integers, "
+                             "one per trial", fix="give one seed per trial, or none")
     if opts.timeout <= 0:
         raise UserInputError(f"--timeout must be positive, not {opts.timeout}")
     for label, value in (("rtol", opts.rtol), ("atol", opts.atol)):
@@ -154,5 +166,8 @@ def resolve(opts: StepOptions) -> ResolvedStep:
     weight_map = load_weight_map(map_path) if map_path is not None else None
     files = judged_files(step_dir, original=original, refactored=refactored,
                          children_dir=children_dir, weight_map=map_path)
+    # Placeholder seeds until the StepVerifier puts its fresh ones in (unless given).
+    seeds = list(opts.seeds) if opts.seeds is not None else trial_seeds(opts.trials)
     return ResolvedStep(original.resolve(), refactored.resolve(), step_dir, children_dir.resolve(),
-                 weight_map, map_path, resolve_device(opts.device), trial_seeds(opts.trials), files)
+                        weight_map, map_path, resolve_device(opts.device), seeds, files,
+                        trial_distributions(opts.trials), opts.seeds is not None)

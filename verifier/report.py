@@ -68,6 +68,9 @@ NUMERIC_RULES = {
     "structure_mismatch": "the output has a different structure (tuple length, keys, types)",
     "degenerate_output": "the output is zeros, constant or a copy of an input where the original's is not",
     "input_mutated": "the refactored forward changed its inputs and the original does not",
+    "nonfinite_output": "the output holds NaN or Inf where the original's is finite",
+    "weak_signal": "an output too small for the tolerance differs from the original relative to its own scale",
+    "op_missing": "a compute op of the original (up to known equivalences) appears in no child",
 }
 ALL_RULES = {**STATIC_RULES, **RUNTIME_RULES, **TRANSFER_RULES, **NUMERIC_RULES}
 

@@ -85,6 +85,13 @@ EXPECTED_REASONS = {
     # -- issue 12: allow-list source rules over every file under the step
     # -- issue 12: arithmetic policy and kernel honesty
     # -- issue 12: trials, input distributions, op coverage, degenerate outputs
+    "exact_on_public_seeds": "numerics",          # memorized outputs: fresh seeds catch it
+    "dropped_relu_positive_inputs": "op_missing",  # relu on torch.rand inputs
+    "dropped_clamp_small_inputs": "numerics",      # clamp at +-1e30 kept: the wide trial
+    "tanh_small_x_approximation": "numerics",      # x - x^3/3: the wide trial
+    "naive_softplus_overflows": "nonfinite_output",  # log(1 + exp(x)): Inf for x > 88
+    "weak_signal_hard_sigmoid": "weak_signal",     # output ~1e-6 = atol
+    "near_copy_of_input": "degenerate_output",     # x + 1e-7 sign(...) for x + 2e-6 tanh(...)
 }
 
 CHEATS = sorted(p.name for p in (CORPUS / "cheats").iterdir() if p.is_dir())

@@ -10,13 +10,15 @@ from typing import Any
 
 import torch
 
-from hdecomp_ir.spec import DIVERGENCE_MIN_ATOL, DIVERGENCE_MIN_RTOL, DIVERGENCE_SLACK
+from hdecomp_ir.spec import (DIVERGENCE_MIN_ATOL, DIVERGENCE_MIN_RTOL, DIVERGENCE_SLACK,
+                             FP64_REF_DTYPES, FP64_REF_MULTIPLIER, FP64_REF_SLACK,
+                             WEAK_SIGNAL_FACTOR, WEAK_SIGNAL_REL_ATOL)
 from tensors.compare import LeafDiff, finite_or_text, leaves, same_values, tensor_diff
 from tensors.compare import compare as compare_leaves
 from verifier.report import Violation
 
-# A step whose original output never exceeds this many atols cannot tell a right answer from zeros.
-WEAK_SIGNAL_FACTOR = 10.0
+# WEAK_SIGNAL_FACTOR (spec): a leaf whose original never exceeds this many atols cannot tell a
+# right answer from zeros by the tolerance table alone; weak_signal() judges it by its own scale.
 
 
 def compare(orig: Any, ref: Any, rtol: float, atol: float,
@@ -39,8 +41,10 @@ def nothing_to_compare(outputs: Any) -> str | None:
     return "all NaN" if all(bool(torch.isnan(t).all()) for t in floating) else "all NaN or Inf"
 
 
-def degenerate(orig: Any, ref: Any, inputs: list[Any]) -> list[Violation]:
-    """Zeros, constants and copies of an input where the original's output is none of those."""
+def degenerate(orig: Any, ref: Any, inputs: list[Any], rtol: float = 0.0,
+               atol: float = 0.0) -> list[Violation]:
+    """Zeros, constants, NaN/Inf and copies of an input (exact, or to within rounding where the
+    original adds a change the tolerance cannot see) where the original's output is none of those."""
     found = []
     input_tensors = [t for t in inputs if isinstance(t, torch.Tensor)]
     ref_leaves = dict(leaves(ref))
@@ -49,6 +53,14 @@ def degenerate(orig: Any, ref: Any, inputs: list[Any]) -> list[Violation]:
         if not isinstance(o, torch.Tensor) or not isinstance(r, torch.Tensor) or \
                 o.shape != r.shape or o.numel() == 0 or not o.is_floating_point():
             continue
+        if r.is_floating_point() and not bool(torch.isfinite(r).all()):
+            bad = ~torch.isfinite(r) & torch.isfinite(o)
+            if bool(bad.any()):
+                what = "NaN" if bool(torch.isnan(r[bad]).any()) else "Inf"
+                found.append(_numeric("nonfinite_output", f"{path} holds {what} at "
+                                      f"{int(bad.sum())} place(s) where the original's output is "
+                                      "finite"))
+                continue
         if not bool(r.any()) and bool(o.any()):
             found.append(_numeric("degenerate_output", f"{path} is all zeros and the original's is "
                                   f"not (max |original| {float(o.abs().max()):.3g}): a zero output "
@@ -64,7 +76,100 @@ def degenerate(orig: Any, ref: Any, inputs: list[Any]) -> list[Violation]:
                 found.append(_numeric("degenerate_output", f"{path} is a copy of input {k} and the "
                                       "original's output is not"))
                 break
+            if x.shape == r.shape and x.dtype == r.dtype and _near_copy(o, r, x, rtol, atol):
+                found.append(_numeric("degenerate_output", f"{path} is input {k} to within "
+                                      "rounding, and misses what the original adds to it (a "
+                                      "residual too small for the tolerance): a copy of the "
+                                      "input proves nothing"))
+                break
     return found
+
+
+def _near_copy(o: torch.Tensor, r: torch.Tensor, x: torch.Tensor, rtol: float, atol: float) -> bool:
+    """The original is its input plus a change too small for the tolerance (x + 1e-6 * f(x))
+    and the refactored misses that change: compared on the elements where the change stands
+    clear of rounding, the refactored's change is wrong by more than half on average."""
+    if not x.is_floating_point():
+        return False
+    o64, r64, x64 = o.double(), r.double(), x.double()
+    d_o, d_r = o64 - x64, r64 - x64
+    finite = torch.isfinite(d_o) & torch.isfinite(d_r)
+    if not bool(finite.any()):
+        return False
+    # Only a change the tolerance cannot see (else the comparison itself judges it).
+    if float(d_o[finite].abs().max()) >= WEAK_SIGNAL_FACTOR * (atol + rtol * float(o64[finite].abs().max())):
+        return False
+    rounding = 4 * torch.finfo(x.dtype).eps * x64.abs()
+    clear = finite & (d_o.abs() > 4 * rounding) & (d_o.abs() > 0)
+    if int(clear.sum()) < max(1, clear.numel() // 10):
+        return False
+    miss = ((d_r - d_o).abs() / d_o.abs())[clear]
+    return float(miss.mean()) > 0.5
+
+
+def weak_signal(orig: Any, ref: Any, rtol: float, atol: float) -> list[Violation]:
+    """Leaves whose original is too small for atol, compared relative to their own scale.
+
+    Where max|orig| < WEAK_SIGNAL_FACTOR * atol, zeros or a rough approximation pass the
+    tolerance table; such a leaf must also satisfy
+    |ref - orig| <= rtol * |orig| + WEAK_SIGNAL_REL_ATOL * max|orig|.
+    """
+    found = []
+    ref_leaves = dict(leaves(ref))
+    for path, o in leaves(orig):
+        r = ref_leaves.get(path)
+        if not isinstance(o, torch.Tensor) or not isinstance(r, torch.Tensor) or \
+                o.shape != r.shape or o.numel() == 0 or not o.is_floating_point() or \
+                not r.is_floating_point():
+            continue
+        o64, r64 = o.double(), r.double()
+        finite = torch.isfinite(o64)
+        if not bool(finite.any()):
+            continue
+        scale = float(o64[finite].abs().max())
+        if scale == 0.0 or scale >= WEAK_SIGNAL_FACTOR * atol:
+            continue
+        err = (r64 - o64).abs()
+        allowed = rtol * o64.abs() + WEAK_SIGNAL_REL_ATOL * scale
+        bad = finite & ~(err <= allowed)
+        if bool(bad.any()):
+            worst = float(err[finite].max())
+            found.append(_numeric("weak_signal", f"{path}: the original's output peaks at "
+                                  f"{scale:.3g}, under {WEAK_SIGNAL_FACTOR:g}x atol ({atol:g}), so "
+                                  f"it is compared to its own scale: max abs diff {worst:.3g} "
+                                  f"exceeds {WEAK_SIGNAL_REL_ATOL:g} x {scale:.3g} at "
+                                  f"{int(bad.sum())} place(s)"))
+    return found
+
+
+def _rms(t: torch.Tensor) -> float:
+    return float(t.pow(2).mean().sqrt()) if t.numel() else 0.0
+
+
+def fp64_reference(orig: torch.Tensor, ref: torch.Tensor, ref64: Any,
+                   atol: float) -> dict[str, Any] | None:
+    """The fp16/bf16 rule: the candidate's error against the float64 reference is no worse
+    than FP64_REF_MULTIPLIER times the original's own (RMS and max), plus FP64_REF_SLACK x atol.
+
+    None when the rule does not apply (not fp16/bf16, no reference, shapes differ).
+    """
+    if orig.dtype not in FP64_REF_DTYPES or ref.dtype != orig.dtype or \
+            not isinstance(ref64, torch.Tensor) or ref64.shape != orig.shape:
+        return None
+    gold = ref64.double()
+    finite = torch.isfinite(gold) & torch.isfinite(orig.double())
+    if not bool(finite.any()) or not bool(torch.isfinite(ref.double())[finite].all()):
+        return None
+    err_orig = (orig.double() - gold)[finite].abs()
+    err_ref = (ref.double() - gold)[finite].abs()
+    slack = FP64_REF_SLACK * atol
+    rms_orig, rms_ref = _rms(err_orig), _rms(err_ref)
+    max_orig, max_ref = float(err_orig.max()), float(err_ref.max())
+    passed = rms_ref <= FP64_REF_MULTIPLIER * rms_orig + slack and \
+        max_ref <= FP64_REF_MULTIPLIER * max_orig + slack
+    return {"rule": "fp64_reference", "pass": passed, "multiplier": FP64_REF_MULTIPLIER,
+            "rms_error_refactored": rms_ref, "rms_error_original": rms_orig,
+            "max_error_refactored": max_ref, "max_error_original": max_orig}
 
 
 def magnitude(outputs: list[Any], atol: float) -> dict[str, Any]:

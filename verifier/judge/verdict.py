@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from hdecomp_ir.spec import FUSION_MAX_OPS, FUSION_MIN_OPS, WEIGHT_MAP_JSON
+from hdecomp_ir.policy import missing_op_families, op_family
 from verifier.judge import numerics
 from verifier.options import OriginalRun, ResolvedStep, StepOptions, relative_name
 from verifier.report import StepResult, Violation
@@ -237,21 +238,54 @@ class Judge:
             pristine = torch.load(original.data_dir / f"inputs_{index}.pt", weights_only=True)
             orig_out = original.outputs[index]
             diffs, problems = numerics.compare(orig_out, ref_out, self.rtol, self.atol)
-            problems += numerics.degenerate(orig_out, ref_out, pristine)
-            mutated = original.result["trials"][index]["mutated"]
+            problems += numerics.degenerate(orig_out, ref_out, pristine, self.rtol, self.atol)
+            problems += numerics.weak_signal(orig_out, ref_out, self.rtol, self.atol)
+            orig_trial = original.result["trials"][index]
+            mutated = orig_trial["mutated"]
             problems += numerics.input_changes(pristine, ref_after, original.after[index], mutated,
                                                self.rtol, self.atol)
+            # The tolerance table decides first; an fp16/bf16 leaf that misses it may still pass
+            # on the float64 reference (its error no worse than the original's own rounding).
+            ref64 = original.ref64[index] if index < len(original.ref64) else None
+            ref64_leaves = dict(numerics.leaves(ref64)) if ref64 is not None else {}
+            orig_leaves, ref_leaves = dict(numerics.leaves(orig_out)), dict(numerics.leaves(ref_out))
+            decided: dict[str, Any] = {}
             for diff in diffs:
-                if not diff.passed:
-                    problems.append(Violation("numerics", _diff_message(diff, index, seed, self.rtol,
-                                                                        self.atol), None, None, "numerics"))
+                if diff.passed:
+                    continue
+                check = None
+                if isinstance(orig_leaves.get(diff.path), torch.Tensor) and \
+                        isinstance(ref_leaves.get(diff.path), torch.Tensor):
+                    check = numerics.fp64_reference(orig_leaves[diff.path], ref_leaves[diff.path],
+                                                    ref64_leaves.get(diff.path), self.atol)
+                if check is not None:
+                    decided[diff.path] = check
+                    if check["pass"]:
+                        continue
+                message = _diff_message(diff, index, seed, self.rtol, self.atol)
+                if check is not None:
+                    message += (f"; against the float64 reference its RMS error "
+                                f"{check['rms_error_refactored']:.3g} (max "
+                                f"{check['max_error_refactored']:.3g}) exceeds "
+                                f"{check['multiplier']:g}x the original's own "
+                                f"{check['rms_error_original']:.3g} (max "
+                                f"{check['max_error_original']:.3g})")
+                problems.append(Violation("numerics", message, None, None, "numerics"))
             trial_max = max((d.max_abs for d in diffs), default=0.0)
             trial_rel = max((d.max_rel for d in diffs), default=0.0)
             max_diff = max(max_diff, trial_max)
-            num["trials"].append({"trial": index, "seed": seed, "max_diff": _json_number(trial_max),
-                                  "max_rel_diff": _json_number(trial_rel), "pass": not problems,
-                                  "leaves": [d.to_json() for d in diffs],
-                                  "problems": [p.message for p in problems]})
+            distribution = orig_trial.get("distribution", "default")
+            entry = {"trial": index, "seed": seed, "distribution": distribution,
+                     "max_diff": _json_number(trial_max), "max_rel_diff": _json_number(trial_rel),
+                     "pass": not problems, "tolerance_pass": all(d.passed for d in diffs),
+                     "decided_by": "fp64_reference" if decided else "tolerance",
+                     "leaves": [d.to_json() for d in diffs],
+                     "problems": [p.message for p in problems]}
+            if orig_trial.get("distribution_fallbacks"):
+                entry["distribution_fallbacks"] = orig_trial["distribution_fallbacks"]
+            if decided:
+                entry["fp64_reference"] = decided
+            num["trials"].append(entry)
             for problem in problems:
                 # One report per rule and output leaf (or input): later trials repeat the first.
                 words = problem.message.split(" ")
@@ -263,11 +297,19 @@ class Judge:
         magnitude = numerics.magnitude(original.outputs, self.atol)
         num["output_magnitude"] = magnitude
         num["max_diff_across_trials"] = _json_number(max_diff)
+        num["seeds"] = list(self.step.seeds)
+        num["seed_source"] = "given" if self.step.seeds_given else "fresh"
+        num["distributions"] = [t.get("distribution", "default")
+                                for t in original.result.get("trials", [])]
+        if any(t.get("decided_by") == "fp64_reference" for t in num["trials"]):
+            num["decided_by"] = "fp64_reference"
         if magnitude["weak"]:
+            # Judged by weak_signal() relative to the output's scale (a FAIL when it differs).
             result.warnings.append(
                 f"weak signal: the original's outputs never exceed {magnitude['max_abs']:.3g}, "
-                f"under {numerics.WEAK_SIGNAL_FACTOR:g}x atol ({self.atol:g}); the comparison "
-                "says little about this step")
+                f"under {numerics.WEAK_SIGNAL_FACTOR:g}x atol ({self.atol:g}); compared relative "
+                "to their own scale as well")
+        failures += self._op_coverage(data)
         if failures and any(f.rule == "numerics" for f in failures):
             fp_file = self.job_dir / "ref_fp.pt"
             if fp_file.exists() and original.fingerprints:
@@ -282,6 +324,22 @@ class Judge:
         num["status"] = "FAIL" if failures else "PASS"
         for failure in failures:
             self.fail(failure)
+
+    def _op_coverage(self, data: dict[str, Any]) -> list[Violation]:
+        """Every compute op of the original must appear among the children's (policy table)."""
+        return _op_coverage_violations(self.original.result.get("ops", []), data.get("trials", []))
+
+
+def _op_coverage_violations(orig_ops: list[str], trials: list[dict[str, Any]]) -> list[Violation]:
+    """op_missing for each compute-op family of the original that no child call performs."""
+    child_ops = [op for trial in trials for call in trial.get("calls", []) for op in call["ops"]]
+    if not orig_ops or not any(trial.get("calls") for trial in trials):
+        return []  # no children ran (a crash, or nothing to decompose): other rules say so
+    missing = missing_op_families(orig_ops, child_ops)
+    return [Violation("op_missing", f"the original computes `{family}` ({', '.join(sorted(set(n for n in orig_ops if op_family(n) == family)))}) "
+                      "and no child performs it, even by a known equivalent: an op whose effect "
+                      "the inputs hide must still be computed", None, None, "numerics")
+            for family in missing]
 
 
 def _json_number(value: float) -> float | str:

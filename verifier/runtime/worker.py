@@ -17,6 +17,7 @@ Two roles:
 
 from __future__ import annotations
 
+import copy
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -32,8 +33,9 @@ from typing import Any, Callable
 import torch
 
 from frontend.opaque_rnn import opaque_rnns
-from hdecomp_ir.spec import (BASE_SEED, HDECOMP_PACKAGES, PROBE_SEED, REFACTORED_INIT_SEED,
-                             REINIT_SEED)
+from hdecomp_ir.spec import (BASE_SEED, DEFAULT_DISTRIBUTION, FP64_REF_DTYPES, HDECOMP_PACKAGES,
+                             PROBE_SEED, REFACTORED_INIT_SEED, REINIT_SEED, WIDE_DISTRIBUTION,
+                             WIDE_LOG10_MAX, WIDE_LOG10_MIN, WIDE_POSITIVE_DISTRIBUTION)
 from verifier.runtime import memory as memory_mod
 from verifier.runtime.instrument import (CHILD, Frame, MemoryTracker, OpCounter, locate,
                                                 OriginalRecorder, RefactoredGuard, Scope,
@@ -181,6 +183,59 @@ def estimate_memory(model_cls: Any, init: list[Any], get_inputs: Callable[[], An
     return memory_mod.MemoryEstimate(params, in_bytes, out_bytes, max(tracker.peak, out_bytes))
 
 
+def trial_inputs(get_inputs: Callable[[], Any], seed: int, distribution: str) -> list[Any]:
+    """get_inputs() under `seed`, on CPU, with its floating tensors redrawn for a wide trial.
+
+    `wide`: each floating element becomes sign * 10**u, sign and u drawn from a generator seeded
+    by `seed` (u uniform in [WIDE_LOG10_MIN, WIDE_LOG10_MAX]); `wide_positive`: the same scale
+    with the sign of the default value (inputs that must stay positive stay positive). Shape,
+    dtype and integer inputs (token ids, indices) are kept.
+    """
+    _seed_everything(seed)
+    inputs = get_inputs()
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"get_inputs() returned {type(inputs).__name__}, not a list")
+    pristine = to_cpu(list(inputs))
+    if distribution == DEFAULT_DISTRIBUTION:
+        return pristine
+    gen = torch.Generator().manual_seed(seed)
+
+    def redraw(t: torch.Tensor) -> torch.Tensor:
+        if not t.is_floating_point() or t.numel() == 0:
+            return t
+        u = torch.rand(t.shape, generator=gen, dtype=torch.float64)
+        scale = torch.pow(10.0, WIDE_LOG10_MIN + (WIDE_LOG10_MAX - WIDE_LOG10_MIN) * u)
+        if distribution == WIDE_DISTRIBUTION:
+            sign = torch.where(torch.rand(t.shape, generator=gen) < 0.5, -1.0, 1.0).double()
+        else:
+            # The default value's sign (zeros stay positive): log/sqrt inputs stay in domain.
+            sign = torch.where(t.double() < 0, -1.0, 1.0)
+        return (sign * scale).to(t.dtype)
+
+    return [redraw(v) if isinstance(v, torch.Tensor) else v for v in pristine]
+
+
+def _nonfinite(output: Any) -> bool:
+    """True when a floating output leaf holds NaN or Inf."""
+    return any(t.is_floating_point() and not bool(torch.isfinite(t).all())
+               for t in leaves_of(output) if isinstance(t, torch.Tensor))
+
+
+def _needs_fp64_reference(model: torch.nn.Module, inputs: list[Any]) -> bool:
+    """fp16/bf16 originals (by their floating inputs or weights) get a float64 reference run."""
+    tensors = [t for t in leaves_of(inputs) if isinstance(t, torch.Tensor)]
+    tensors += list(model.parameters()) + list(model.buffers())
+    return any(t.dtype in FP64_REF_DTYPES for t in tensors)
+
+
+def _to_fp64(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.double() if value.is_floating_point() else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_fp64(v) for v in value)
+    return value
+
+
 def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[str, Any]:
     device = job["device"]
     path = Path(job["original"])
@@ -224,6 +279,13 @@ def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[st
     except (UnsupportedOutput, Exception):  # noqa: BLE001 - the refactored usually has its own
         pass
     model = model.to(device).eval()
+    # A float64 twin for the fp64 reference, copied before the hooks go on (fp16/bf16 only).
+    model64: torch.nn.Module | None = None
+    try:
+        if _needs_fp64_reference(model, trial_inputs(get_inputs, job["seeds"][0], DEFAULT_DISTRIBUTION)):
+            model64 = copy.deepcopy(model).double()
+    except BaseException:  # noqa: BLE001 - no reference: the tolerance table alone decides
+        model64 = None
     metas, tensors = collect_tensors(model)
     scope = Scope()
     scope.param_keys = set(_param_keys(metas, tensors, ("param",)))
@@ -233,43 +295,65 @@ def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[st
     counter = OpCounter(scope)
     trials = []
     fingerprints = None
+    asked = job.get("distributions") or []
+    default_nonfinite: bool | None = None
     for index, seed in enumerate(job["seeds"]):
-        events("inputs", trial=index)
-        try:
+        wanted = asked[index] if index < len(asked) else DEFAULT_DISTRIBUTION
+        # A wide trial on which the original turns non-finite (log of a negative, exp of 100)
+        # where the default one is finite falls back: sign-preserving, then the default.
+        chain = [wanted] if wanted == DEFAULT_DISTRIBUTION else \
+            [wanted, WIDE_POSITIVE_DISTRIBUTION, DEFAULT_DISTRIBUTION]
+        tried: list[str] = []
+        for distribution in chain:
+            events("inputs", trial=index)
+            try:
+                pristine = trial_inputs(get_inputs, seed, distribution)
+            except BaseException as err:  # noqa: BLE001
+                return {"error": _describe(err, job, "inputs")}
+            run_inputs = to_device([v.clone() if isinstance(v, torch.Tensor) else v
+                                    for v in pristine], device)
+            recorder.fingerprints = [] if index == 0 and job.get("fingerprints", True) else None
+            events("forward", trial=index)
             _seed_everything(seed)
-            inputs = get_inputs()
-            if not isinstance(inputs, (list, tuple)):
-                raise TypeError(f"get_inputs() returned {type(inputs).__name__}, not a list")
-            pristine = to_cpu(list(inputs))
-        except BaseException as err:  # noqa: BLE001
-            return {"error": _describe(err, job, "inputs")}
+            root = Frame(CHILD, "<original>", type(model).__name__)
+            t0 = time.monotonic()
+            try:
+                with torch.no_grad(), counter, recorder:
+                    scope.push(root)
+                    try:
+                        output = model(*run_inputs)
+                    finally:
+                        scope.pop(root, None)
+                output = to_cpu(output)
+            except BaseException as err:  # noqa: BLE001
+                if distribution != DEFAULT_DISTRIBUTION:
+                    tried.append(f"{distribution} ({type(err).__name__})")
+                    continue  # the model refuses such values: try the next distribution
+                return {"error": _describe(err, job, "forward")}
+            forward_s = time.monotonic() - t0
+            if distribution == DEFAULT_DISTRIBUTION or default_nonfinite or not _nonfinite(output):
+                break
+            tried.append(f"{distribution} (non-finite output)")
+        if index == 0:
+            default_nonfinite = _nonfinite(output)
         torch.save(pristine, out_dir / f"inputs_{index}.pt")
-        run_inputs = to_device([v.clone() if isinstance(v, torch.Tensor) else v for v in pristine],
-                               device)
-        recorder.fingerprints = [] if index == 0 and job.get("fingerprints", True) else None
-        events("forward", trial=index)
-        _seed_everything(seed)
-        root = Frame(CHILD, "<original>", type(model).__name__)
-        t0 = time.monotonic()
-        try:
-            with torch.no_grad(), counter, recorder:
-                scope.push(root)
-                try:
-                    output = model(*run_inputs)
-                finally:
-                    scope.pop(root, None)
-            output = to_cpu(output)
-        except BaseException as err:  # noqa: BLE001
-            return {"error": _describe(err, job, "forward")}
-        forward_s = time.monotonic() - t0
         torch.save(output, out_dir / f"orig_out_{index}.pt")
+        if model64 is not None:
+            try:
+                with torch.no_grad():
+                    _seed_everything(seed)
+                    ref64 = to_cpu(model64(*_to_fp64(to_device(pristine, device))))
+                torch.save(ref64, out_dir / f"orig_ref64_{index}.pt")
+            except BaseException:  # noqa: BLE001 - a model fixed to its dtype: no reference
+                model64 = None
         after = to_cpu(run_inputs)
         mutated = [not same_values(a, b) for a, b in zip(pristine, after)]
         if any(mutated):
             torch.save(after, out_dir / f"orig_after_{index}.pt")
         if recorder.fingerprints is not None:
             fingerprints = recorder.fingerprints
-        trials.append({"seed": seed, "mutated": mutated, "forward_s": forward_s})
+        trials.append({"seed": seed, "mutated": mutated, "forward_s": forward_s,
+                       "distribution": distribution, "distribution_fallbacks": tried})
     if fingerprints is not None:
         torch.save(fingerprints, out_dir / "orig_fp.pt")
     first = scope.calls[0] if scope.calls else None

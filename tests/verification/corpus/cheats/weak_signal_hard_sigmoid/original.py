@@ -1,0 +1,27 @@
+"""
+Component: tiny_gate
+Abstraction Level: layer
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Model(nn.Module):
+    def __init__(self, d=8):
+        super().__init__()
+        self.fc1 = nn.Linear(d, d)
+        self.fc2 = nn.Linear(d, d)
+        self.fc3 = nn.Linear(d, d)
+
+    def forward(self, x):
+        return torch.sigmoid(self.fc3(self.fc2(self.fc1(x)))) * 1e-6
+
+
+def get_inputs():
+    return [torch.randn(2, 4, 8)]
+
+
+def get_init_inputs():
+    return [8]
