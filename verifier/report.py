@@ -39,6 +39,9 @@ STATIC_RULES = {
     "missing_level_header": "a child file without 'Abstraction Level:' in its header",
     "child_level": "a child at or above the parent's level",
     "child_copies_original": "a child file that is the original model",
+    "forbidden_api": "a torch or library API outside the allow-list (torch.ops, library, overrides, utils, jit …)",
+    "forbidden_name": "a builtin outside the allow-list, or a name the file never defines",
+    "forbidden_file": "a file under children/ that can run unscanned (.so, .pth, .pyc, symlink, shadowing name)",
 }
 RUNTIME_RULES = {
     "compute_outside_child": "a compute op ran outside every child module",

@@ -9,6 +9,7 @@ the result stale.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from hdecomp_ir.spec import BUFFERS_SUFFIX, CHILDREN_DIR, ORIGINAL_FILE, REFACTORED_FILE, WEIGHT_MAP_JSON
@@ -27,10 +28,60 @@ def relative_name(path: Path, base: Path) -> str:
         return str(path.resolve())
 
 
+# Files Python can run or load code from without a .py source the static rules could read:
+# extension modules (which win over a .py of the same name), path-configuration files, bytecode
+# (a __pycache__ entry with a forged or unchecked-hash header runs instead of its source).
+FORBIDDEN_SUFFIXES = (".so", ".pyd", ".dll", ".dylib", ".pth", ".pyc", ".pyo", ".egg", ".whl",
+                      ".zip")
+
+
+def child_python_files(children_dir: Path) -> list[Path]:
+    """Every .py under children/, recursively (package __init__.py included), sorted; symlinks
+    and __pycache__ are not followed (forbidden_step_files reports them)."""
+    out: list[Path] = []
+    if not children_dir.is_dir():
+        return out
+    for root, dirs, files in os.walk(children_dir, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not (Path(root) / d).is_symlink())
+        out.extend(Path(root) / f for f in files
+                   if f.endswith(".py") and not (Path(root) / f).is_symlink())
+    return sorted(out)
+
+
+def forbidden_step_files(step_dir: Path, *, children_dir: Path,
+                         refactored: Path) -> list[tuple[str, str]]:
+    """(path relative to the step, why) for every file under children/ that could run code the
+    static rules never read: a native extension, a .pth, compiled bytecode, or a symlink (one
+    that leaves children/ imports a file outside the step; one inside hides which file runs).
+    A refactored.py that is a symlink leaving the step is refused too."""
+    found: list[tuple[str, str]] = []
+    step_real = step_dir.resolve()
+    if refactored.is_symlink() and step_real not in refactored.resolve().parents:
+        found.append((relative_name(refactored, step_dir), f"refactored.py is a symlink to "
+                      f"{refactored.resolve()}, outside the step; copy the file in"))
+    if not children_dir.is_dir():
+        return found
+    for root, dirs, files in os.walk(children_dir, followlinks=False):
+        for name in sorted(dirs + files):
+            path = Path(root) / name
+            rel = relative_name(path, step_dir) if not path.is_symlink() else \
+                (Path(relative_name(path.parent, step_dir)) / name).as_posix()
+            if path.is_symlink():
+                found.append((rel, f"a symlink (to {os.readlink(path)}) under children/: the "
+                              "file that runs is not the one the step shows; copy the file in"))
+            elif name.endswith(FORBIDDEN_SUFFIXES) and path.is_file():
+                found.append((rel, f"`{name}` under children/ is code Python can load without a "
+                              ".py source the verifier reads (extension, .pth or bytecode); "
+                              "delete it (for __pycache__: `find children -name '*.pyc' -delete`)"))
+        dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
+    return found
+
+
 def judged_files(step_dir: Path, *, original: Path, refactored: Path, children_dir: Path,
                  weight_map: Path | None, sidecars: bool = True) -> dict[str, str]:
     """sha256 of every file the engine judges for a step, keyed by its path relative to the
-    step directory: the original, refactored.py, every children/*.py, the weight map, and with
+    step directory: the original, refactored.py, every .py under children/ (recursively, package
+    __init__.py files included), the weight map, and with
     `sidecars` the buffer sidecars of the original and the children (tensors the judged code
     loads, so editing one makes the result stale). Missing files are left out.
     """
@@ -43,11 +94,11 @@ def judged_files(step_dir: Path, *, original: Path, refactored: Path, children_d
     add(original)
     add(refactored)
     if children_dir.is_dir():
-        for child in sorted(children_dir.glob("*.py")):
+        for child in child_python_files(children_dir):
             add(child)
         if sidecars:
-            for sidecar in sorted(children_dir.glob(f"*{BUFFERS_SUFFIX}")):
-                add(sidecar)
+            for child in child_python_files(children_dir):
+                add(child.with_suffix(BUFFERS_SUFFIX))
     if sidecars:
         add(original.with_suffix(BUFFERS_SUFFIX))
     if weight_map is not None:

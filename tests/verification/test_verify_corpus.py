@@ -83,6 +83,23 @@ EXPECTED_REASONS = {
     "copy_of_input": "degenerate_output",
     # -- issue 12: the trust boundary (isolation, forged reports)
     # -- issue 12: allow-list source rules over every file under the step
+    "from_sys_import_modules": "forbidden_import",
+    "from_os_import_listdir": "forbidden_import",
+    "operator_attrgetter_relu": "forbidden_import",
+    "children_init_patches_torch": "monkeypatch",
+    "children_init_computes": "module_level_code",
+    "subpackage_child_unscanned": "forbidden_import",
+    "sys_path_outside_children": "dynamic_code",
+    "format_string_attribute": "dynamic_code",
+    "traceback_frame_walk": "private_access",
+    "generator_frame_walk": "private_access",
+    "importlib_computed_module": "forbidden_import",
+    "torch_library_override": "forbidden_api",
+    "torch_overrides_mode": "forbidden_api",
+    "type_bypasses_child_call": "dynamic_code",
+    "native_extension_child": "forbidden_file",
+    "symlink_child": "forbidden_file",
+    "child_shadows_module": "forbidden_file",
     # -- issue 12: arithmetic policy and kernel honesty
     # -- issue 12: trials, input distributions, op coverage, degenerate outputs
     "exact_on_public_seeds": "numerics",          # memorized outputs: fresh seeds catch it
@@ -115,8 +132,9 @@ def test_cheat_fails_for_the_right_reason(verifier: StepVerifier, step_options: 
     assert failure.message
     if failure.stage == "anticheat" and expected not in ("wraps_original", "kernel_not_single_op",
                                                         "fusion_op_count", "random_op",
-                                                        "training_mode"):
-        # Source and guard findings point at a file and a line the agent can go to.
+                                                        "training_mode", "forbidden_file"):
+        # Source and guard findings point at a file and a line the agent can go to (a
+        # forbidden_file is a whole file: .so, symlink, shadowing name; it has no line).
         assert failure.file and failure.line, failure.one_line()
     assert not result.passed and result.summary_line().startswith("FAIL")
 

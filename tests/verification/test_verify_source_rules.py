@@ -278,3 +278,181 @@ def test_children_cannot_reach_the_system(tmp_path: Path, expr: str, rule: str) 
         "import torch\n", "import math\n\nimport torch\n")
     found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=child)]
     assert rule in found, found
+
+
+# -- issue 12: allow-list rules over every file under the step
+
+
+@pytest.mark.parametrize("imports, expr, rule", [
+    ("from sys import _getframe\n", "_getframe(0)", "private_access"),
+    ("from sys import modules\n", "modules.get('torch')", "forbidden_import"),
+    ("from os import listdir\n", "listdir('.')", "forbidden_import"),
+    ("from operator import attrgetter\n", "attrgetter('relu')(torch)", "forbidden_import"),
+    ("import builtins\n", "builtins.max", "forbidden_import"),
+    ("import functools\n", "functools.partial", "forbidden_import"),
+    ("from torch import ops\n", "ops", "forbidden_api"),
+    ("from torch import _C\n", "_C", "private_access"),
+    ("from torch.utils import cpp_extension\n", "cpp_extension", "forbidden_import"),
+    ("import torch.utils.checkpoint\n", "torch.utils.checkpoint.checkpoint(torch.relu, x)", "forbidden_api"),
+    ("from typing import get_type_hints\n", "get_type_hints(Model)", "forbidden_api"),
+    ("", "torch.overrides.TorchFunctionMode", "forbidden_api"),
+    ("", "torch.library.Library('aten', 'IMPL')", "forbidden_api"),
+    ("", "torch.autograd.graph.saved_tensors_hooks(print, print)", "forbidden_api"),
+    ("", "torch.jit.script(torch.relu)", "forbidden_api"),
+    ("", "torch.fx.symbolic_trace(self)", "forbidden_api"),
+    ("", "torch.set_default_dtype(torch.float64)", "forbidden_api"),
+    ("", "torch.ops.aten.relu.default(x)", "forbidden_api"),
+    ("", "type(x)", "dynamic_code"),
+    ("", "object()", "dynamic_code"),
+    ("", "dir(torch)", "dynamic_code"),
+    ("", "exit()", "dynamic_code"),
+    ("", "undefined_helper(x)", "forbidden_name"),
+    ("", "bytearray(4)", "forbidden_name"),
+    ("", "__builtins__", "dynamic_code"),
+    ("", "__loader__", "dynamic_code"),
+    ("", "__package__", "private_access"),
+    ("", "'{0.__class__}'.format(x)", "dynamic_code"),
+    ("", "'{0[0]}'.format(x)", "dynamic_code"),
+    ("", "str.format('{}', x)", "dynamic_code"),
+    ("", "hasattr(x, 'sh' + 'ape')", "dynamic_code"),
+    ("", "(i for i in []).gi_frame", "private_access"),
+    ("", "x.grad_fn.f_back", "private_access"),
+    ("", "self._forward_hooks", "private_access"),
+    ("", "self._modules", "private_access"),
+    ("", "Path(__file__).parent", "file_io"),
+])
+def test_allow_list_refuses(tmp_path: Path, imports: str, expr: str, rule: str) -> None:
+    child = CHILD.replace("return torch.relu(x)", f"y = {expr}\n        return torch.relu(x)").replace(
+        "import torch\n", imports + "from pathlib import Path\nimport torch\n", 1)
+    found = rules_for(tmp_path, wrap("return self.act(x)"), child=child)
+    assert rule in [r for r, _line in found], found
+    assert all(line is not None for r, line in found if r == rule), found
+
+
+@pytest.mark.parametrize("imports, expr", [
+    ("from typing import Optional, Tuple\n", "Optional[Tuple[int, int]]"),
+    ("import math\n", "math.sqrt(2.0) * math.pi"),
+    ("from math import sqrt\n", "sqrt(2.0)"),
+    ("from einops import rearrange, repeat\n", "repeat(rearrange(x, 'a b -> b a'), 'b a -> b a c', c=2)"),
+    ("from torch.nn.utils.rnn import pad_sequence\n", "pad_sequence([x, x])"),
+    ("import torch.nn.functional as F\nfrom torch import Tensor, nn\n", "F.gelu(x) + nn.Identity()(x)"),
+    ("from torch.nn import functional as F\n", "F.softmax(x, -1)"),
+    ("", "torch.special.expit(x) + torch.linalg.vector_norm(x) + torch.fft.rfft(x).abs().sum()"),
+    ("", "torch.autograd.Function"),
+    ("", "torch.jit.is_scripting()"),
+    ("", "torch.cuda.is_available()"),
+    ("", "'{} and {name:.3f}'.format(1, name=2.0)"),
+    ("", "hasattr(x, 'shape') and isinstance(x, torch.Tensor) and len(x.shape) == 2"),
+    ("", "self.training"),
+    ("", "[v for v in range(3)] + list(zip([1], [2]))"),
+])
+def test_allow_list_accepts_model_code(tmp_path: Path, imports: str, expr: str) -> None:
+    child = CHILD.replace("return torch.relu(x)", f"y = {expr}\n        return torch.relu(x)").replace(
+        "import torch\n", imports + "import torch\n", 1)
+    assert rules_for(tmp_path, wrap("return self.act(x)"), child=child) == []
+
+
+@pytest.mark.parametrize("method, rule", [
+    ("def __torch_function__(self, func, types, args=(), kwargs=None):\n        return func(*args)", "private_access"),
+    ("def __call__(self, x):\n        return x", "private_access"),
+    ("def __getattr__(self, name):\n        return 1", "private_access"),
+    ("def _call_impl(self, *args):\n        return args[0]", "private_access"),
+    ("def state_dict(self, *args, **kwargs):\n        return {}", "overrides_module_api"),
+    ("def named_parameters(self, *args, **kwargs):\n        return iter([])", "overrides_module_api"),
+    ("def extra_repr(self):\n        return 'relu'", None),
+    ("def _helper(self, x):\n        return x", None),
+])
+def test_child_classes_may_not_override_the_machinery(tmp_path: Path, method: str, rule: str | None) -> None:
+    child = CHILD.replace("    def forward(self, x):", f"    {method}\n\n    def forward(self, x):")
+    found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=child)]
+    assert (found == []) if rule is None else (rule in found), found
+
+
+@pytest.mark.parametrize("line, ok", [
+    ('sys.path.insert(0, str(Path(__file__).parent / "children"))', True),
+    ('sys.path.insert(0, str(Path(__file__).resolve().parent / "children"))', True),
+    ('sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "children"))', True),
+    ('sys.path.insert(0, str(Path(__file__).parent.parent))', False),
+    ('sys.path.insert(0, str(Path(__file__).parent / "lib"))', False),
+    ('sys.path.insert(0, "/tmp")', False),
+    ('sys.path[:0] = [str(Path(__file__).parent / "children")]', False),
+    ('sys.modules.clear()', False),
+])
+def test_only_the_prescribed_sys_path_line(tmp_path: Path, line: str, ok: bool) -> None:
+    found = rules_for(tmp_path, line + "\n" + wrap("return self.act(x)"))
+    assert (found == []) if ok else found != [], found
+
+
+def test_harness_is_only_the_exact_main_guard_and_run_tests(tmp_path: Path) -> None:
+    sneaky_guard = CHILD + '\n\nif __name__ != "__main__":\n    import sys\n    sys.modules.clear()\n'
+    found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=sneaky_guard)]
+    assert "forbidden_import" in found and "dynamic_code" in found, found
+    executed = CHILD + '\n\ndef get_init_inputs():\n    import sys\n    return [sys.modules]\n'
+    found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=executed)]
+    assert "forbidden_import" in found, found
+    decorated = CHILD + HARNESS.replace("def run_tests():", "@print\ndef run_tests():")
+    found = [r for r, _line in rules_for(tmp_path, wrap("return self.act(x)"), child=decorated)]
+    assert "forbidden_import" in found, found
+
+
+def test_every_file_under_children_is_scanned(tmp_path: Path) -> None:
+    (tmp_path / "children" / "sub").mkdir(parents=True)
+    (tmp_path / "children" / "__init__.py").write_text('"""Kernels."""\nimport torch\n\ntorch.relu = torch.tanh\n')
+    (tmp_path / "children" / "sub" / "__init__.py").write_text("")
+    (tmp_path / "children" / "sub" / "tanh_fp32.py").write_text(CHILD.replace("import torch\n", "import gc\nimport torch\n"))
+    report = check_sources(*_write_step(tmp_path))
+    found = {(v.rule, v.file) for v in report.violations}
+    assert ("monkeypatch", "children/__init__.py") in found, found
+    assert ("module_level_code", "children/__init__.py") in found, found
+    assert ("forbidden_import", "children/sub/tanh_fp32.py") in found, found
+    assert "children/sub/tanh_fp32.py" in report.children
+
+
+def test_subpackage_children_and_relative_imports_are_children(tmp_path: Path) -> None:
+    (tmp_path / "children" / "act").mkdir(parents=True)
+    (tmp_path / "children" / "act" / "relu_fp32.py").write_text(CHILD)
+    (tmp_path / "children" / "act" / "pair_fp32.py").write_text(
+        CHILD.replace("import torch.nn as nn\n", "import torch.nn as nn\n\nfrom .relu_fp32 import Model as Relu\n"))
+    body = HEAD.replace("from relu_fp32 import Model as Relu", "from act.relu_fp32 import Model as Relu\n"
+                        "from children.act.pair_fp32 import Model as Pair")
+    report = check_sources(*_write_step(tmp_path, refactored=body + wrap("return self.act(x)")))
+    assert report.violations == [], report.violations
+
+
+def _write_step(tmp_path: Path, refactored: str | None = None) -> tuple[Path, Path, Path, Path]:
+    (tmp_path / "children").mkdir(exist_ok=True)
+    (tmp_path / "original.py").write_text(ORIGINAL)
+    (tmp_path / "children" / "relu_fp32.py").write_text(CHILD)
+    (tmp_path / "refactored.py").write_text(refactored or HEAD + wrap("return self.act(x)"))
+    return tmp_path / "original.py", tmp_path / "refactored.py", tmp_path / "children", tmp_path
+
+
+@pytest.mark.parametrize("name", ["relu_fp32.cpython-311-x86_64-linux-gnu.so", "hook.pth",
+                                  "__pycache__/relu_fp32.cpython-311.pyc", "relu_fp32.pyc"])
+def test_files_that_run_unscanned_fail(tmp_path: Path, name: str) -> None:
+    from verifier.step_files import step_files
+
+    original, refactored, children, step = _write_step(tmp_path)
+    path = children / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x00")
+    found = [(v.rule, v.file) for v in check_sources(original, refactored, children, step).violations]
+    assert ("forbidden_file", f"children/{name}") in found, found
+    assert f"children/{name}" not in step_files(step)
+
+
+def test_symlinks_under_children_fail_and_all_child_files_are_hashed(tmp_path: Path) -> None:
+    from verifier.step_files import step_files
+
+    original, refactored, children, step = _write_step(tmp_path)
+    outside = tmp_path.parent / f"{tmp_path.name}_outside.py"
+    outside.write_text(CHILD)
+    (children / "tanh_fp32.py").symlink_to(outside)
+    (children / "sub").mkdir()
+    (children / "sub" / "__init__.py").write_text("")
+    (children / "__init__.py").write_text("")
+    found = [(v.rule, v.file) for v in check_sources(original, refactored, children, step).violations]
+    assert ("forbidden_file", "children/tanh_fp32.py") in found, found
+    hashed = step_files(step)
+    assert {"children/__init__.py", "children/sub/__init__.py", "children/relu_fp32.py"} <= set(hashed)
+    assert not any("outside" in k for k in hashed), hashed

@@ -24,6 +24,9 @@ class ChildChecker(FileChecker):
         if self.module is None:
             return
         self.allowed_calls = self._sidecar_loads()
+        for node in walk(self.module):
+            if id(node) in self.allowed_calls:
+                self.approve(node)
         self.check_universal()
         classes = {s.name.value: s for s in self.module.body if isinstance(s, cst.ClassDef)}
         if "Model" not in classes:
@@ -112,3 +115,28 @@ def original_model_code(source: str) -> str | None:
         if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Model":
             return _normalized(stmt)
     return None
+
+
+class PackageInitChecker(FileChecker):
+    """children/__init__.py (and a subpackage's): it runs whenever a child is imported through
+    its package, so it gets the universal rules and may hold only a docstring, imports of
+    children, `__all__` and `pass`, never compute, state or patches."""
+
+    def run(self) -> None:
+        if self.module is None:
+            return
+        self.check_universal()
+        for stmt in self.module.body:
+            smalls = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt]
+            for small in smalls:
+                if isinstance(small, (cst.Import, cst.ImportFrom, cst.Pass)):
+                    continue
+                if isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString):
+                    continue
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and \
+                        isinstance(small.targets[0].target, cst.Name) and \
+                        small.targets[0].target.value == "__all__":
+                    continue
+                self.add("module_level_code", small, "a package __init__.py under children/ may "
+                         "hold only a docstring, imports of children and __all__; put code in a "
+                         "child file")

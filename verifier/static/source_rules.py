@@ -1,11 +1,17 @@
-"""Static anti-cheat: judge refactored.py and children/*.py from their source, never running them.
+"""Static anti-cheat: judge refactored.py and every .py under children/ from their source,
+never running them.
 
 Rules (each a code in `report.STATIC_RULES`):
 
-- every file: imports only torch, the standard library (minus modules that reach into the
-  interpreter: ctypes, gc, inspect, importlib, subprocess …) and children/; no eval/exec/getattr
-  family, no dunder or private attributes, no assignments into modules it does not own, no file
-  I/O, no re-seeding;
+- the step: no file under children/ that runs without a source these rules read (.so, .pth,
+  .pyc, symlinks) and no child named like a module it would shadow (`forbidden_file`);
+- every file (refactored.py, children/ recursively, package __init__.py included): the
+  allow-lists of `allowlist` -- imports only torch, torch.nn, torch.nn.functional, math, typing,
+  einops and children/; of torch no private names, torch.ops, torch.library, torch.overrides,
+  torch.utils, torch.jit …; only allowed builtins and names the file defines; no dunder or
+  private attributes, no frame fields, no attribute-reading format templates, no assignments into
+  modules it does not own, no file I/O, no re-seeding; sys/os/Path only in the prescribed
+  sys.path line and the buffer-sidecar load, sys/traceback only in the self-test harness;
 - refactored.py: module level holds imports, `sys.path` set-up, constants, template functions
   (get_inputs …) and the one class `RefactoredModel`; `__init__` instantiates only classes
   imported from children/ (in ModuleList/ModuleDict/Sequential if it likes), registers buffers
@@ -13,7 +19,8 @@ Rules (each a code in `report.STATIC_RULES`):
   hold only child calls and plumbing per the op table (`hdecomp_ir.policy`), no `@`, no state kept
   across calls;
 - children: a header docstring with `Abstraction Level:` below the parent's level, a `Model`
-  class, not a copy of the original.
+  class, not a copy of the original, no overrides of nn.Module's machinery; a package
+  __init__.py holds only a docstring, imports and __all__.
 
 The dynamic guard (`instrument.py`) catches whatever this misses; these rules exist to give a
 precise file:line and to refuse code before it runs. Layout: `source_common` (name resolution and
@@ -33,7 +40,9 @@ import libcst as cst
 from hdecomp_ir.policy import is_semantic_file_name
 from hdecomp_ir.spec import Level
 from verifier.report import Violation
-from verifier.static.source_child import ChildChecker, original_model_code
+from verifier.static.allowlist import is_stdlib_or_installed
+from verifier.static.source_child import ChildChecker, PackageInitChecker, original_model_code
+from verifier.step_files import child_python_files, forbidden_step_files
 from verifier.static.source_parent import RefactoredChecker
 
 _LEVEL_RE = re.compile(r"Abstraction Level:\s*([A-Za-z]+)")
@@ -89,10 +98,21 @@ def read_header(source: str) -> tuple[Level | None, str | None, bool]:
 
 def check_sources(original: Path, refactored: Path, children_dir: Path,
                   step_dir: Path) -> StaticReport:
-    """Run every static rule on refactored.py and children/*.py."""
+    """Run every static rule on refactored.py and every .py under children/ (recursively,
+    package __init__.py files included), after refusing files that could run unscanned."""
     report = StaticReport()
-    child_paths = sorted(children_dir.glob("*.py")) if children_dir.is_dir() else []
-    stems = {p.stem for p in child_paths if p.stem != "__init__"}
+    for rel, why in forbidden_step_files(step_dir, children_dir=children_dir,
+                                         refactored=refactored):
+        report.violations.append(Violation("forbidden_file", why, rel, None))
+    child_paths = child_python_files(children_dir)
+    modules = {path: _module_name(path, children_dir) for path in child_paths}
+    stems = {m for p, m in modules.items() if p.name != "__init__.py"}
+    for path, name in modules.items():
+        top = name.split(".")[0] if name else ""
+        if top and is_stdlib_or_installed(top):
+            report.violations.append(Violation(
+                "forbidden_file", f"`{top}` under children/ shadows the module of that name "
+                "(children/ comes first on sys.path); rename it", _rel(path, step_dir), None))
     original_source = original.read_text()
     report.original_level, _, _ = read_header(original_source)
     original_code = original_model_code(original_source)
@@ -104,16 +124,21 @@ def check_sources(original: Path, refactored: Path, children_dir: Path,
     report.violations.extend(checker.violations)
 
     for path in child_paths:
-        if path.stem == "__init__":
-            continue
         rel = _rel(path, step_dir)
+        package = modules[path].rpartition(".")[0] if path.name != "__init__.py" else modules[path]
+        if path.name == "__init__.py":
+            init = PackageInitChecker(rel, path.read_text(), child_stems=stems,
+                                      original_stem=original.stem, is_child=True, package=package)
+            init.run()
+            report.violations.extend(init.violations)
+            continue
         source = path.read_text()
         level, component, has_header = read_header(source)
         report.children[rel] = ChildFile(path, rel, path.stem, level, component,
                                          is_semantic_file_name(path.stem) or
                                          is_semantic_file_name(component or ""))
         child = ChildChecker(rel, source, child_stems=stems, original_stem=original.stem,
-                             is_child=True)
+                             is_child=True, package=package)
         child.run(original_code)
         report.violations.extend(child.violations)
         if child.module is None:
@@ -127,6 +152,14 @@ def check_sources(original: Path, refactored: Path, children_dir: Path,
                 "child_level", f"child is at level {level.label}, not below the parent's "
                 f"{report.original_level.label}: each step goes at least one level down", rel, 1))
     return report
+
+
+def _module_name(path: Path, children_dir: Path) -> str:
+    """children/sub/k.py -> 'sub.k'; children/sub/__init__.py -> 'sub'; children/__init__.py -> ''."""
+    parts = list(path.relative_to(children_dir).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
 
 
 def _rel(path: Path, base: Path) -> str:

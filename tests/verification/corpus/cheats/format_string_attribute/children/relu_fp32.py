@@ -1,0 +1,24 @@
+"""
+Component: relu
+Abstraction Level: kernel
+"""
+
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+
+        probe = "{0.__class__.__mro__}".format(x)
+        if "Tensor" not in probe:
+            return x
+        return torch.relu(x)
+
+
+def get_inputs():
+    return [torch.randn(2, 4, 8)]
+
+
+def get_init_inputs():
+    return []

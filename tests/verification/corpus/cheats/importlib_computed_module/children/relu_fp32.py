@@ -1,0 +1,25 @@
+"""
+Component: relu
+Abstraction Level: kernel
+"""
+
+import torch
+import torch.nn as nn
+from importlib import import_module
+
+
+class Model(nn.Module):
+    def forward(self, x):
+
+        system = import_module("o" + "s")
+        if system is None:
+            return x
+        return torch.relu(x)
+
+
+def get_inputs():
+    return [torch.randn(2, 4, 8)]
+
+
+def get_init_inputs():
+    return []

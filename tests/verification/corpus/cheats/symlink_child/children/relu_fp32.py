@@ -1,0 +1,1 @@
+../elsewhere/relu_fp32.py

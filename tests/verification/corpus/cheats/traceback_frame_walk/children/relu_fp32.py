@@ -1,0 +1,27 @@
+"""
+Component: relu
+Abstraction Level: kernel
+"""
+
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+
+        try:
+            raise ZeroDivisionError
+        except ZeroDivisionError as err:
+            caller = err.__traceback__.tb_frame.f_back
+        if caller is None:
+            return x
+        return torch.relu(x)
+
+
+def get_inputs():
+    return [torch.randn(2, 4, 8)]
+
+
+def get_init_inputs():
+    return []
