@@ -170,8 +170,11 @@ class StepResult:
 
     def write(self, path: Path) -> None:
         """Write the JSON (parents created); written last, so it always reflects this verdict."""
+        from verifier.signing import sign
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = _strict_json(self.to_json())
+        # Signed with this user's key: `hdecomp verify` reuses only results it can check.
+        data = sign(_strict_json(self.to_json()))
         path.write_text(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n")
 
     def summary_line(self) -> str:

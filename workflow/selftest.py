@@ -1,11 +1,18 @@
-"""Every component file's self-test, run as `python file.py` would run it (`hdecomp test`).
+"""Every component file's self-test through hdecomp's own harness (`hdecomp test`, `hdecomp verify`).
 
-A few worker interpreters (torch imported once each) run the files through runpy; a file that
-hangs past the time limit or kills its interpreter is a FAIL, and the rest go on in a fresh one.
+A component file's `run_tests` and `__main__` block are the file's own code: a file can print
+PASS whatever its Model does. So the files are never run as scripts. A few worker interpreters
+(`workflow.selftest_worker`, torch imported once each) import each file, build
+`Model(*get_init_inputs())`, run it on `get_inputs()` and save the outputs; this process reads
+them back (`weights_only=True`) and checks them: every leaf a tensor, finite unless the file
+sets `ALLOW_INF = True`, shapes as decomposition_tree.json records for that file and as the
+file's literal `get_expected_output_shape()` says. A file that hangs past the time limit or kills
+its interpreter is a FAIL, and the rest go on in a fresh one.
 """
 
 from __future__ import annotations
 
+import ast
 import datetime
 import json
 import os
@@ -17,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from hdecomp_ir.spec import COMPOSITION_TEST, TEST_RESULTS_JSON, VERIFICATION_DIR, Level
+from hdecomp_ir.spec import TEST_RESULTS_JSON, VERIFICATION_DIR, Level
 
 DEFAULT_FILE_TIMEOUT_S = 600.0
 
@@ -58,8 +65,74 @@ def _detail(rec: dict[str, Any]) -> str:
     return (fails[-1] if fails else (text[-1] if text else ""))[:300]
 
 
+def _literal_assignments(path: Path) -> tuple[bool, list[tuple[int, ...]] | None]:
+    """(ALLOW_INF, the literal get_expected_output_shape() or None), read from the source
+    without running it; anything but a plain literal counts as absent."""
+    allow_inf, shapes = False, None
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError, ValueError):
+        return allow_inf, shapes
+    for stmt in tree.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id == "ALLOW_INF"):
+            allow_inf = isinstance(stmt.value, ast.Constant) and stmt.value.value is True
+        if (isinstance(stmt, ast.FunctionDef) and stmt.name == "get_expected_output_shape"
+                and len(stmt.body) == 1 and isinstance(stmt.body[0], ast.Return)):
+            try:
+                value = ast.literal_eval(stmt.body[0].value) if stmt.body[0].value else None
+                shapes = [tuple(int(d) for d in s) for s in value]
+            except (ValueError, TypeError, SyntaxError):
+                shapes = None
+    return allow_inf, shapes
+
+
+def tree_output_shapes(out_dir: Path) -> dict[str, list[tuple[int, ...]]]:
+    """Component file (relative path) -> its output shapes as decomposition_tree.json records."""
+    from workflow.layout import load_tree
+
+    tree = load_tree(out_dir)
+    out: dict[str, list[tuple[int, ...]]] = {}
+    for node in (tree or {}).get("nodes", {}).values():
+        if not isinstance(node, dict) or not isinstance(node.get("path"), str):
+            continue
+        shapes = node.get("output_shapes")
+        if isinstance(shapes, dict) and all(isinstance(s, list) and all(isinstance(d, int) for d in s)
+                                           for s in shapes.values()):
+            out.setdefault(node["path"], [tuple(s) for s in shapes.values()])
+    return out
+
+
+def judge_outputs(saved: Path, source: Path, expected: list[tuple[int, ...]] | None) -> str:
+    """'' when the harness's saved outputs of `source` pass, else what is wrong (one line)."""
+    import torch
+
+    try:
+        leaves = torch.load(saved, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - a file the untrusted worker wrote
+        return f"the harness found no readable outputs ({type(err).__name__})"
+    if not isinstance(leaves, list) or not leaves:
+        return "the Model returned no tensors"
+    allow_inf, literal = _literal_assignments(source)
+    for i, leaf in enumerate(leaves):
+        if not isinstance(leaf, torch.Tensor):
+            return f"output {i} is not a tensor"
+        if leaf.is_floating_point() or leaf.is_complex():
+            if torch.isnan(leaf).any():
+                return f"output {i} contains NaN"
+            if not allow_inf and torch.isinf(leaf).any():
+                return f"output {i} contains Inf"
+    actual = [tuple(t.shape) for t in leaves]
+    # Both must hold: the shapes the tree records for this file, and the file's own claim.
+    for what, shapes in (("the tree's", expected), ("get_expected_output_shape()", literal)):
+        if shapes is not None and actual != [tuple(s) for s in shapes]:
+            return f"output shapes {actual} != {what} {[tuple(s) for s in shapes]}"
+    return ""
+
+
 def _run_chunk(out_dir: Path, files: list[str], timeout: float, work: Path, tag: str,
-               done: Callable[[FileResult], None]) -> None:
+               done: Callable[[FileResult], None],
+               expected: dict[str, list[tuple[int, ...]]] | None = None) -> None:
     """Run files in one worker interpreter, restarting it after a hang or a crash."""
     remaining = list(files)
     attempt = 0
@@ -75,6 +148,7 @@ def _run_chunk(out_dir: Path, files: list[str], timeout: float, work: Path, tag:
             cwd=str(out_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
             start_new_session=True)
         seen = 0
+        finished = 0  # files this interpreter has finished: the index of its outputs file
         current: str | None = None
         started = time.monotonic()
         while True:
@@ -88,8 +162,15 @@ def _run_chunk(out_dir: Path, files: list[str], timeout: float, work: Path, tag:
                     continue
                 rel = remaining.pop(0)
                 ok = rec["returncode"] == 0
+                detail = "" if ok else _detail(rec)
+                if ok:
+                    # The verdict is ours: the saved outputs, checked here, not what the file said.
+                    detail = judge_outputs(Path(f"{results}.{finished}.pt"), Path(out_dir) / rel,
+                                           (expected or {}).get(rel))
+                    ok = not detail
+                finished += 1
                 done(FileResult(rel, "PASS" if ok else "FAIL", rec["returncode"], rec["seconds"],
-                                "" if ok else _detail(rec)))
+                                detail))
                 current = None
             exited = proc.poll() is not None
             if exited and seen >= len([ln for ln in results.read_text().splitlines() if ln.endswith("}")]):
@@ -138,9 +219,10 @@ def run_selftests(out_dir: Path, files: list[str] | None = None, *, jobs: int = 
             if progress:
                 progress(res)
 
+    expected = tree_output_shapes(out_dir)
     with tempfile.TemporaryDirectory(prefix="hdecomp-test-") as tmp:
         threads = [threading.Thread(target=_run_chunk, args=(out_dir, chunk, timeout, Path(tmp),
-                                                             f"w{i}", done))
+                                                             f"w{i}", done, expected))
                    for i, chunk in enumerate(chunks) if chunk]
         for t in threads:
             t.start()
@@ -204,9 +286,7 @@ def run_test_command(out_dir: Path, *, jobs: int = 2, timeout: float = DEFAULT_F
     if composition:
         from workflow.step_loop import run_composition
 
-        script = out_dir / VERIFICATION_DIR / COMPOSITION_TEST
-        comp = run_composition(out_dir, timeout=timeout) if script.is_file() else (
-            False, f"{VERIFICATION_DIR}/{COMPOSITION_TEST} is missing")
+        comp = run_composition(out_dir, timeout=timeout)
     data = test_results_json(results, comp)
     path = write_test_results(out_dir, data)
     for r in results:

@@ -1,41 +1,59 @@
-"""Runs component files as `python file.py` would, one after another, in this interpreter.
+"""Runs the hdecomp self-test harness on component files, one after another, in this interpreter.
 
     python -m workflow.selftest_worker RESULTS.jsonl FILE...
 
-For each file: its folder first on sys.path, `runpy.run_path(file, run_name="__main__")`, exit
-code from SystemExit (0 when it returns), its stdout and stderr captured, modules it imported
-dropped again. One JSON line per file is appended to RESULTS.jsonl and flushed, so the parent
-knows which file was running when a file hangs or kills the process.
+For each file: its folder first on sys.path, the file imported as a module (so its own
+`run_tests` and `__main__` block never run: what they print is not evidence), `Model(*
+get_init_inputs())` built in eval mode and run on `get_inputs()` without autograd, the output
+leaves saved with `torch.save` next to RESULTS.jsonl (FILE's index: RESULTS.jsonl.<i>.pt), its
+stdout and stderr captured, modules it imported dropped again. One JSON line per file is
+appended to RESULTS.jsonl and flushed, so the parent knows which file was running when a file
+hangs or kills the process. The parent (`workflow.selftest`) reads the saved tensors back with
+`weights_only=True` and checks shapes and finiteness itself; returncode here only says whether
+the harness got that far.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
-import runpy
 import sys
 import time
 import traceback
 
 
-def run_one(path: str) -> dict:
+def run_one(path: str, outputs: str) -> dict:
+    """Build and run one component file's Model on its own inputs; save the output leaves."""
+    import torch
+
+    from workflow.compose_worker import flatten
+
     folder = os.path.dirname(os.path.abspath(path))
     saved_path = list(sys.path)
     saved_modules = set(sys.modules)
     saved_argv = list(sys.argv)
     out, err = io.StringIO(), io.StringIO()
-    code: object = 0
+    code = 0
     t0 = time.monotonic()
     sys.path.insert(0, folder)
     sys.argv = [path]
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                runpy.run_path(path, run_name="__main__")
-            except SystemExit as exc:
-                code = exc.code if exc.code is not None else 0
+                spec = importlib.util.spec_from_file_location("hdecomp_selftest_component", path)
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot load {path}")
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                model = module.Model(*module.get_init_inputs())
+                model.eval()
+                with torch.no_grad():
+                    output = model(*module.get_inputs())
+                torch.save([leaf if isinstance(leaf, torch.Tensor) else None
+                            for leaf in flatten(output)], outputs)
             except BaseException:  # noqa: BLE001 - the file's own failure, reported as such
                 traceback.print_exc()
                 code = 1
@@ -44,11 +62,6 @@ def run_one(path: str) -> dict:
         sys.argv = saved_argv
         for name in set(sys.modules) - saved_modules:
             sys.modules.pop(name, None)
-    if isinstance(code, bool):
-        code = int(code)
-    elif not isinstance(code, int):
-        print(code, file=err)
-        code = 1
     return {"file": path, "returncode": code, "seconds": round(time.monotonic() - t0, 4),
             "stdout": out.getvalue()[-4000:], "stderr": err.getvalue()[-4000:]}
 
@@ -57,10 +70,10 @@ def main(argv: list[str]) -> int:
     results, files = argv[0], argv[1:]
     import torch  # noqa: F401 - imported once, before the first file
     with open(results, "a") as fh:
-        for path in files:
+        for index, path in enumerate(files):
             fh.write(json.dumps({"start": path}) + "\n")
             fh.flush()
-            fh.write(json.dumps(run_one(path)) + "\n")
+            fh.write(json.dumps(run_one(path, f"{results}.{index}.pt")) + "\n")
             fh.flush()
     return 0
 

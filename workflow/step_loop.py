@@ -3,38 +3,33 @@
 Needs: an emitted tree on disk (the staging directory of `lower`).
 Guarantees: each step's verification_result.json is written by the same engine as
 `hdecomp verify-step` (anti-cheat, weight transfer, seeded trials at the specification's
-tolerances); the step summary (`workflow.summary`) aggregates them; the composition test
-runs as its own process. Returns True only when every step and the composition pass.
+tolerances); the step summary (`workflow.summary`) aggregates them; the composition is
+checked by hdecomp's own code (`workflow.composition`), never by the tree's editable test. Returns True only when every step and the composition pass.
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-from hdecomp_ir.spec import (COMPOSITION_TEST, STEP_RESULT_JSON, STEPS_DIR, VERIFICATION_DIR,
-                             WEIGHT_MAP_JSON)
+from hdecomp_ir.spec import STEP_RESULT_JSON, STEPS_DIR, WEIGHT_MAP_JSON
 from workflow.summary import failure_text, step_summary_entry, write_step_summary
 
 COMPOSITION_TIMEOUT_S = 1800.0
 
 
 def run_composition(out_dir: Path, timeout: float = COMPOSITION_TIMEOUT_S) -> tuple[bool, str]:
-    """Run the composition test in its own process; (passed, last output line)."""
-    # absolute: the process runs in out_dir, where a relative out_dir would be doubled
-    script = (out_dir / VERIFICATION_DIR / COMPOSITION_TEST).resolve()
-    try:
-        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                              timeout=timeout, cwd=out_dir)
-    except subprocess.TimeoutExpired:
-        return False, f"timed out after {timeout:.0f}s"
-    lines = (proc.stdout + proc.stderr).strip().splitlines()
-    passed = proc.returncode == 0 and "PASS" in proc.stdout.split()
-    detail = next((ln for ln in proc.stdout.splitlines() if ln.startswith("max_difference")), "")
-    return passed, detail or (lines[-1] if lines else f"exit {proc.returncode}")
+    """The composition check, judged by hdecomp itself; (passed, `max_difference=...` or why not).
+
+    verification/composition_test.py is an editable file of the tree whose PASS proves nothing,
+    so it is not what runs: `workflow.composition` rebuilds the composed model from the tree and
+    the level-0 files in child processes and compares it with the original in this process.
+    """
+    from workflow.composition import check_composition
+
+    return check_composition(out_dir, timeout=timeout)
 
 
 def run_equivalence(out_dir: Path, emitted: Any, *, decomp_dir: Path | None = None,

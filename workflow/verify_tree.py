@@ -1,15 +1,21 @@
 """`hdecomp verify DIR`: every check of a decomposition directory, with one verdict.
 
 1. steps: every steps/step_* is judged by the verification engine (one StepVerifier, one fork
-   server). A verification_result.json is reused when it is fresh (every file it judged still
-   has the sha256 it recorded, no file added, same verifier version) and says PASS; a stale one
-   is reported STALE and re-run; steps with identical files are verified once.
-2. the self-test of every component file; 3. the composition test; 4. op coverage of the whole
-   tree and of each step; 5. the layout of the tree against the specification.
+   server). A verification_result.json is reused only when it is signed by this user's key
+   (`verifier.signing`: only hdecomp wrote it, and nobody edited it since), fresh (every file it
+   judged still has the sha256 it recorded, no file added, same verifier version) and says
+   PASS; an unsigned or forged one is re-run ("re-verifying ..."), a stale one is reported
+   STALE and re-run; steps with identical files are verified once.
+2. the self-test of every component file, through hdecomp's own harness (`workflow.selftest`);
+   3. the composition, rebuilt from the tree by hdecomp (`workflow.composition`; the tree's
+   composition_test.py is never what decides); 4. op coverage of the whole tree and of each
+   step; 5. the layout of the tree against the specification.
 
 Writes only the result files the specification names: steps/*/verification_result.json,
 steps/*/coverage_report.json, verification/step_verification_summary.json, test_results.json and
-coverage_summary.json. Never touches component files, original.py, refactored.py or children/.
+coverage_summary.json, and the verdict into decomposition_tree.json's
+metadata.verification_status. Never touches component files, original.py, refactored.py or
+children/.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hdecomp_ir.errors import HdecompError
-from hdecomp_ir.spec import (COMPOSITION_TEST, COVERAGE_REPORT_JSON, COVERAGE_SUMMARY_JSON,
+from hdecomp_ir.spec import (COVERAGE_REPORT_JSON, COVERAGE_SUMMARY_JSON, TREE_JSON,
                              ORIGINAL_FILE, REFACTORED_FILE, STEP_RESULT_JSON, VERIFICATION_DIR,
                              VERIFIER_VERSION, WEIGHT_MAP_JSON)
+from verifier.signing import check as check_signature, sign
 from verifier.step_files import step_files
 from workflow.layout import Problem, check_layout, is_decomposition, step_dirs
 from workflow.selftest import run_selftests, test_results_json, write_json, write_test_results, now
@@ -89,7 +96,11 @@ def largest_activation_bytes(out_dir: Path) -> int:
 
 
 def freshness(step_dir: Path) -> tuple[dict[str, Any] | None, str]:
-    """(the existing result, '' when fresh or why it is not: missing, stale files, version)."""
+    """(the existing result, '' when it can be reused, else why not).
+
+    Why not: missing; UNTRUSTED (not signed by this user's key: forged, hand-edited, copied
+    from another machine); STALE (a judged file changed, or another verifier version).
+    """
     path = step_dir / STEP_RESULT_JSON
     if not path.is_file():
         return None, f"no {STEP_RESULT_JSON}"
@@ -97,6 +108,11 @@ def freshness(step_dir: Path) -> tuple[dict[str, Any] | None, str]:
         result = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None, f"{STEP_RESULT_JSON} is not valid JSON"
+    # The signature first: the hashes and the status inside an unsigned file are claims anyone
+    # could have written, so nothing in it is read before it is known to be ours.
+    why_not = check_signature(result)
+    if why_not:
+        return None, f"UNTRUSTED: result not signed by this machine's key ({why_not})"
     recorded = result.get("files")
     if not isinstance(recorded, dict) or not recorded:
         return result, "STALE: the result records no file hashes"
@@ -129,7 +145,10 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
             for step_dir in bar:
                 name = step_dir.name
                 existing, why = freshness(step_dir)
-                if why.startswith("STALE"):
+                if why.startswith("UNTRUSTED"):
+                    echo(f"re-verifying {name}: result not signed by this machine's key "
+                         f"({why.split('(', 1)[1]}")
+                elif why.startswith("STALE"):
                     report.stale.append(name)
                     echo(f"STALE {name}: {why[7:]}; re-running")
                 files_key = frozenset(step_files(step_dir).items())
@@ -144,7 +163,8 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
                               "refactored_file": str(step_dir / REFACTORED_FILE),
                               "reused_from": src}
                     how = f"same files as {src}"
-                    (step_dir / STEP_RESULT_JSON).write_text(json.dumps(result, indent=2) + "\n")
+                    result = sign(result)
+                    write_json(step_dir / STEP_RESULT_JSON, result)
                     report.rerun.append(name)
                 else:
                     if verifier is None:
@@ -165,6 +185,7 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
                                   "error": err.one_line(), "anticheat": {}, "weight_transfer": {},
                                   "numerical_comparison": {}, "files": step_files(step_dir),
                                   "verifier_version": VERIFIER_VERSION}
+                        result = sign(result)
                         write_json(step_dir / STEP_RESULT_JSON, result)
                     report.rerun.append(name)
                 done_by_files.setdefault(files_key, (name, result))
@@ -176,6 +197,22 @@ def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[
         if verifier is not None:
             verifier.close()
     return rows
+
+
+def _record_status(out_dir: Path, status: str) -> None:
+    """What verify found, in decomposition_tree.json's metadata.verification_status (PASSED or
+    FAILED, the values `lower` writes); a tree that cannot be read is left as it is (the
+    layout check has reported it)."""
+    path = out_dir / TREE_JSON
+    try:
+        tree = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return
+    if not isinstance(tree, dict) or not isinstance(tree.get("metadata"), dict):
+        return
+    if tree["metadata"].get("verification_status") != status:
+        tree["metadata"]["verification_status"] = status
+        path.write_text(json.dumps(tree, indent=2) + "\n")
 
 
 def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
@@ -197,8 +234,6 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
     # steps are verified (their torch imports and forwards overlap the step workers').
     from concurrent.futures import ThreadPoolExecutor
 
-    comp_file = out_dir / VERIFICATION_DIR / COMPOSITION_TEST
-
     def timed(fn: Callable[[], Any]) -> Callable[[], tuple[Any, float]]:
         def run() -> tuple[Any, float]:
             start = time.monotonic()
@@ -210,8 +245,9 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
     if big:
         opts.jobs = 1
     with ThreadPoolExecutor(max_workers=1 if big else 2) as pool:
-        comp_future = pool.submit(timed(lambda: run_composition(out_dir, timeout=max(opts.timeout, 1800.0))
-                                        if comp_file.is_file() else (False, f"{COMPOSITION_TEST} is missing")))
+        # Judged by hdecomp's own composition check, which never runs the editable
+        # composition_test.py (a missing one is a layout failure above).
+        comp_future = pool.submit(timed(lambda: run_composition(out_dir, timeout=max(opts.timeout, 1800.0))))
         tests_future = pool.submit(timed(lambda: run_selftests(out_dir, jobs=opts.jobs, timeout=opts.timeout)
                                          if opts.self_tests else None))
         t0 = time.monotonic()
@@ -262,6 +298,7 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
     report.timing["coverage_s"] = time.monotonic() - t0
 
     report.steps = rows
+    _record_status(out_dir, "PASSED" if report.ok else "FAILED")
     write_step_summary(out_dir, decomp_dir=out_dir, ok=report.ok, rows=rows,
                        composition=composition, coverage_status=coverage_status,
                        stale_steps=report.stale, reused_results=report.reused,

@@ -1,0 +1,169 @@
+"""The untrusted half of `hdecomp verify`'s own composition check.
+
+    python -m workflow.compose_worker original JOB_DIR
+    python -m workflow.compose_worker composed JOB_DIR
+
+Each role runs in a child process of its own (started by `workflow.composition`), reads
+`job.json` from JOB_DIR and writes tensors there with `torch.save`; the trusted process reads them back with `weights_only=True` and judges them itself. Nothing
+here decides PASS or FAIL, and nothing the files print is read.
+
+- `original`: import the root component file, build it under the spec's seed, save its tensors
+  (by every name they are reachable under), the inputs and the outputs.
+- `composed`: build the composed model from the tree: the root step's RefactoredModel, each
+  child that has a step of its own replaced by that step's RefactoredModel, recursively, and
+  each kernel replaced by its level-0 file's Model; weights flow down through every step's
+  weight_map.json from the original's saved tensors; run it on the saved inputs; save outputs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hdecomp_ir.spec import BASE_SEED, REFACTORED_FILE, STEPS_DIR, WEIGHT_MAP_JSON
+
+
+def _load(path: Path, name: str) -> Any:
+    """Import `path` as module `name`, its folder first on sys.path (sibling imports); the
+    modules it imported from the tree are dropped again, since every step has its own
+    `children` files under the same module names."""
+    saved_path, saved_modules = list(sys.path), set(sys.modules)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path[:] = saved_path
+        for mod in set(sys.modules) - saved_modules:
+            if mod != "torch" and not mod.startswith(("torch.", "tensors", "hdecomp", "verifier")):
+                sys.modules.pop(mod, None)
+
+
+def flatten(value: Any) -> list[Any]:
+    """The leaves of a (nested) tuple, list or dict output, in order."""
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in flatten(v)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in flatten(v)]
+    return [value]
+
+
+def _tensors_by_name(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    from tensors.collect import tensors_by_name
+
+    return tensors_by_name(model)
+
+
+def _copy(source: dict[str, torch.Tensor], target_model: torch.nn.Module,
+          weight_map: dict[str, Any] | None, where: str) -> None:
+    """Copy `source` tensors into `target_model` under `weight_map` (identity names when None)."""
+    target = _tensors_by_name(target_model)
+    if weight_map is None:
+        weight_map = {n: n for n in target if n in source}
+    with torch.no_grad():
+        for src, dst in weight_map.items():
+            if src not in source:
+                raise KeyError(f"{where}: the weight map names {src!r}, which the parent does not hold")
+            for name in [dst] if isinstance(dst, str) else dst:
+                if name not in target:
+                    raise KeyError(f"{where}: the weight map copies {src!r} to {name!r}, which the "
+                                   "composed model does not hold")
+                if tuple(source[src].shape) != tuple(target[name].shape):
+                    raise ValueError(f"{where}: {src!r} {list(source[src].shape)} does not fit "
+                                     f"{name!r} {list(target[name].shape)}")
+                target[name].copy_(source[src])
+
+
+def _compose(out_dir: Path, tree: dict[str, Any], node_id: str, weights: dict[str, torch.Tensor],
+             used: list[str]) -> torch.nn.Module:
+    """The composed model of one tree node, its tensors taken from `weights` (its parent's
+    instance of it)."""
+    node = tree["nodes"][node_id]
+    step = node.get("step")
+    if not step:
+        if node.get("level") != "kernel":
+            raise ValueError(f"tree node {node_id} ({node.get('path')}) is not a kernel and "
+                             "names no step that decomposes it")
+        path = out_dir / node["path"]
+        module = _load(path, f"hdecomp_l0_{len(used)}")
+        used.append(node["path"])
+        kernel = module.Model(*module.get_init_inputs())
+        _copy(weights, kernel, None, node["path"])
+        return kernel
+    step_dir = out_dir / STEPS_DIR / step
+    module = _load(step_dir / REFACTORED_FILE, f"hdecomp_step_{len(used)}")
+    used.append(f"{STEPS_DIR}/{step}/{REFACTORED_FILE}")
+    model = module.RefactoredModel(*(module.get_init_inputs() if hasattr(module, "get_init_inputs") else []))
+    wm_path = step_dir / WEIGHT_MAP_JSON
+    _copy(weights, model, json.loads(wm_path.read_text()) if wm_path.is_file() else None,
+          f"{STEPS_DIR}/{step}/{WEIGHT_MAP_JSON}")
+    for child_id in node.get("children") or []:
+        attr = child_id[len(node_id) + 1:] if child_id.startswith(node_id + ".") else child_id
+        child = getattr(model, attr, None)
+        if not isinstance(child, torch.nn.Module):
+            raise ValueError(f"{STEPS_DIR}/{step}/{REFACTORED_FILE}: RefactoredModel has no child "
+                             f"`{attr}` (tree node {child_id})")
+        setattr(model, attr, _compose(out_dir, tree, child_id, _tensors_by_name(child), used))
+    return model
+
+
+def _seeded_inputs(module: Any) -> list[Any]:
+    torch.manual_seed(BASE_SEED + 1)
+    return list(module.get_inputs())
+
+
+def run_original(job: dict[str, Any], job_dir: Path) -> dict[str, Any]:
+    module = _load(Path(job["original"]), "hdecomp_composition_original")
+    torch.manual_seed(BASE_SEED)
+    model = module.Model(*module.get_init_inputs()).eval()
+    inputs = _seeded_inputs(module)
+    torch.save({k: v.detach().clone() for k, v in _tensors_by_name(model).items()},
+               job_dir / "weights.pt")
+    torch.save([x.clone() if isinstance(x, torch.Tensor) else x for x in inputs], job_dir / "inputs.pt")
+    with torch.no_grad():
+        output = model(*inputs)
+    torch.save(output, job_dir / "outputs.pt")
+    return {}
+
+
+def run_composed(job: dict[str, Any], job_dir: Path) -> dict[str, Any]:
+    out_dir = Path(job["out_dir"])
+    tree = json.loads(Path(job["tree"]).read_text())
+    weights = torch.load(job_dir / "weights.pt", weights_only=True)
+    inputs = torch.load(job_dir / "inputs.pt", weights_only=True)
+    used: list[str] = []
+    torch.manual_seed(BASE_SEED)
+    model = _compose(out_dir, tree, job["root"], weights, used).eval()
+    with torch.no_grad():
+        output = model(*inputs)
+    torch.save(output, job_dir / "outputs.pt")
+    return {"files": used}
+
+
+def main(argv: list[str]) -> int:
+    """Run one role; result.json holds {} or {"error": ...} (read only to explain a failure)."""
+    role, job_dir = argv[0], Path(argv[1])
+    job = json.loads((job_dir / "job.json").read_text())
+    torch.set_num_threads(int(job.get("threads", 1)))
+    runner = {"original": run_original, "composed": run_composed}[role]
+    try:
+        result = runner(job, job_dir)
+    except BaseException as err:  # noqa: BLE001 - the component code may raise anything
+        result = {"error": f"{type(err).__name__}: {str(err).strip()[:300]}",
+                  "traceback": traceback.format_exc()[-2000:]}
+    (job_dir / "result.json").write_text(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
