@@ -357,7 +357,7 @@ OP_FAMILIES: dict[str, tuple[str, ...]] = {
              "nn.Conv2d", "nn.Conv3d"),
     "conv_transpose": ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
                        "nn.ConvTranspose1d", "nn.ConvTranspose2d", "nn.ConvTranspose3d"),
-    "relu": ("relu", "nn.ReLU", "threshold", "nn.Threshold", "clamp_min"),
+    "relu": ("relu", "nn.ReLU", "threshold", "nn.Threshold", "clamp_min", "clamp"),
     "clamp": ("clamp", "clamp_min", "clamp_max", "hardtanh", "nn.Hardtanh", "relu6", "nn.ReLU6"),
     "softmax": ("softmax", "_softmax", "nn.Softmax", "scaled_dot_product_attention"),
     "log_softmax": ("log_softmax", "_log_softmax", "nn.LogSoftmax"),
@@ -402,16 +402,22 @@ OP_DECOMPOSITIONS: dict[str, tuple[frozenset[str], ...]] = {
 # only guards a denominator. (Arithmetic and plumbing are never checked: they may sit in a parent.)
 COVERAGE_EXEMPT = frozenset({"sum", "rsqrt", "exp"})
 
-_FAMILY_OF: dict[str, str] = {}
+# A name may realise several families (clamp_min is a ReLU and a clamp); its first is its own.
+_FAMILIES_OF: dict[str, list[str]] = {}
 for _family, _names in OP_FAMILIES.items():
     for _name in _names:
-        _FAMILY_OF.setdefault(_name, _family)
+        _FAMILIES_OF.setdefault(_name, []).append(_family)
+
+
+def _base_name(name: str) -> str:
+    return name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
 
 
 def op_family(name: str) -> str:
     """The family of an op name as the worker records it (`nn.Linear`, `addmm`, `relu_`)."""
-    base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
-    return _FAMILY_OF.get(base, base)
+    base = _base_name(name)
+    families = _FAMILIES_OF.get(base, [base])
+    return base if base in families else families[0]  # clamp is a clamp first
 
 
 def missing_op_families(original_ops: list[str], child_ops: list[str]) -> list[str]:
@@ -419,7 +425,7 @@ def missing_op_families(original_ops: list[str], child_ops: list[str]) -> list[s
 
     Only the families of OP_FAMILIES are checked (arithmetic and plumbing may sit in a parent).
     """
-    have = {op_family(n) for n in child_ops}
+    have = {f for n in child_ops for f in _FAMILIES_OF.get(_base_name(n), [_base_name(n)])}
     missing: list[str] = []
     for name in original_ops:
         family = op_family(name)

@@ -130,3 +130,78 @@ def test_bad_numbers(verifier: StepVerifier, step_options: OptionsFactory, step:
                      field: str, value: float) -> None:
     with pytest.raises(UserInputError):
         verifier.verify(step_options(step, **{field: value}))
+
+
+# -- issue 12: seeds and input distributions
+
+
+def test_seeds_are_fresh_recorded_and_shared_within_a_verifier(verifier: StepVerifier,
+                                                               step_options: OptionsFactory,
+                                                               step: Path) -> None:
+    from hdecomp_ir.spec import trial_seeds
+
+    first = verifier.verify(step_options(step))
+    again = verifier.verify(step_options(step))
+    num = first.numerical_comparison
+    assert num["seed_source"] == "fresh" and len(num["seeds"]) == 3
+    assert not set(num["seeds"]) & set(trial_seeds(3))  # never the public seeds
+    assert [t["seed"] for t in num["trials"]] == num["seeds"]
+    # One set per StepVerifier: the original-run cache still serves the second step.
+    assert again.numerical_comparison["seeds"] == num["seeds"] and again.memory.get("cached")
+    with StepVerifier() as other:
+        assert other.trial_seeds(3) != num["seeds"]
+
+
+def test_explicit_seeds_are_used_and_validated(verifier: StepVerifier,
+                                               step_options: OptionsFactory, step: Path) -> None:
+    result = verifier.verify(step_options(step, seeds=[1, 2, 3]))
+    assert result.numerical_comparison["seeds"] == [1, 2, 3]
+    assert result.numerical_comparison["seed_source"] == "given"
+    with pytest.raises(UserInputError, match="one per trial"):
+        verifier.verify(step_options(step, seeds=[1, 2]))
+
+
+def test_trial_distributions_are_recorded(verifier: StepVerifier,
+                                          step_options: OptionsFactory, step: Path) -> None:
+    result = verifier.verify(step_options(step))
+    assert result.numerical_comparison["distributions"] == ["default", "wide", "default"]
+    assert [t["distribution"] for t in result.numerical_comparison["trials"]] == \
+        ["default", "wide", "default"]
+    single = verifier.verify(step_options(step, trials=1))
+    assert single.numerical_comparison["distributions"] == ["default"]
+
+
+def test_wide_inputs_cross_sign_and_scale_and_keep_integers() -> None:
+    from verifier.runtime.worker import trial_inputs
+
+    def get_inputs() -> list[torch.Tensor]:
+        return [torch.rand(64, 64), torch.randint(0, 10, (4,)), torch.rand(8, dtype=torch.float16)]
+
+    plain = trial_inputs(get_inputs, 5, "default")
+    wide = trial_inputs(get_inputs, 5, "wide")
+    assert bool((plain[0] >= 0).all())
+    assert bool((wide[0] < 0).any()) and bool((wide[0] > 0).any())
+    assert float(wide[0].abs().max()) > 10 and float(wide[0].abs().min()) < 0.01
+    assert torch.equal(wide[1], plain[1]) and wide[2].dtype == torch.float16
+    assert torch.equal(wide[0], trial_inputs(get_inputs, 5, "wide")[0])  # seeded
+    positive = trial_inputs(get_inputs, 5, "wide_positive")
+    assert bool((positive[0] > 0).all()) and float(positive[0].max()) > 10
+
+
+def test_positive_domain_original_falls_back_to_sign_preserving(
+        verifier: StepVerifier, step_options: OptionsFactory) -> None:
+    result = verifier.verify(step_options(CORPUS / "honest" / "positive_inputs_log_sqrt"))
+    assert result.status == "PASS", result.summary_line()
+    wide = result.numerical_comparison["trials"][1]
+    assert wide["distribution"] == "wide_positive"
+    assert wide["distribution_fallbacks"] == ["wide (non-finite output)"]
+
+
+def test_memorized_outputs_pass_only_on_the_public_seeds(verifier: StepVerifier,
+                                                         step_options: OptionsFactory) -> None:
+    """The cheat is exact on seeds 42-44: only fresh seeds catch it (so the fix is what does)."""
+    from hdecomp_ir.spec import trial_seeds
+
+    case = CORPUS / "cheats" / "exact_on_public_seeds"
+    assert verifier.verify(step_options(case, seeds=trial_seeds(3))).status == "PASS"
+    assert "numerics" in verifier.verify(step_options(case)).reasons

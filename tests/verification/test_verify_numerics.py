@@ -90,3 +90,72 @@ def test_equal_infinities_agree_and_opposite_ones_do_not() -> None:
     flipped = orig.clone()
     flipped[1] = float("inf")
     assert not tensor_diff(orig, flipped, 1e-5, 1e-6, "out").passed
+
+
+# -- issue 12: degenerate outputs, weak signals, the fp64 reference, op coverage
+
+
+def test_nan_or_inf_where_the_original_is_finite() -> None:
+    orig = torch.randn(4, 4)
+    bad = orig.clone()
+    bad[0, 0] = float("inf")
+    found = numerics.degenerate(orig, bad, [])
+    assert [v.rule for v in found] == ["nonfinite_output"] and "Inf at 1 place" in found[0].message
+    same_nan = torch.tensor([float("nan"), 1.0])
+    assert numerics.degenerate(same_nan, same_nan.clone(), []) == []
+
+
+def test_near_copy_of_the_input_is_degenerate() -> None:
+    x = torch.randn(8, 64)
+    orig = x + torch.tanh(x) * 2e-6
+    nudged = x + torch.sign(x) * 1e-7
+    found = numerics.degenerate(orig, nudged, [x], 1e-5, 1e-6)
+    assert found and found[0].rule == "degenerate_output" and "to within rounding" in found[0].message
+    assert numerics.degenerate(orig, orig.clone(), [x], 1e-5, 1e-6) == []
+    # A strong update is judged by the tolerance table, not here.
+    assert numerics.degenerate(x + 1.0, x + 1.0, [x], 1e-5, 1e-6) == []
+
+
+def test_weak_signal_is_compared_to_its_own_scale() -> None:
+    z = torch.randn(4, 16)
+    orig = torch.sigmoid(z) * 1e-6
+    approx = torch.nn.functional.hardsigmoid(z) * 1e-6
+    # The tolerance table passes it …
+    assert numerics.compare(orig, approx, 1e-5, 1e-6)[0][0].passed
+    # … the output's own scale does not.
+    found = numerics.weak_signal(orig, approx, 1e-5, 1e-6)
+    assert [v.rule for v in found] == ["weak_signal"]
+    honest = (torch.sigmoid(z.double()) * 1e-6).float()
+    assert numerics.weak_signal(orig, honest, 1e-5, 1e-6) == []
+    assert numerics.weak_signal(torch.sigmoid(z), torch.sigmoid(z) * 0.99, 1e-5, 1e-6) == []
+
+
+def test_fp64_reference_accepts_rounding_and_rejects_errors() -> None:
+    x = torch.randn(64, 64, dtype=torch.float64)
+    w = torch.randn(64, 64, dtype=torch.float64) * 0.1
+    gold = x @ w
+    fused = (x.bfloat16() @ w.bfloat16())
+    split = (x.bfloat16().float() @ w.bfloat16().float()).bfloat16()
+    check = numerics.fp64_reference(fused, split, gold, 1e-3)
+    assert check is not None and check["pass"] and check["rule"] == "fp64_reference"
+    wrong = split.clone()
+    wrong[0, 0] += 0.5
+    assert not numerics.fp64_reference(fused, wrong, gold, 1e-3)["pass"]
+    assert not numerics.fp64_reference(fused, split * 1.02, gold, 1e-3)["pass"]
+    # fp32 leaves are judged by the tolerance table alone.
+    assert numerics.fp64_reference(gold.float(), gold.float(), gold, 1e-6) is None
+
+
+def test_missing_op_families_up_to_equivalences() -> None:
+    from hdecomp_ir.policy import missing_op_families
+
+    assert missing_op_families(["nn.Linear", "relu", "add"], ["mm", "add"]) == ["relu"]
+    assert missing_op_families(["linear", "relu"], ["addmm", "nn.ReLU"]) == []
+    assert missing_op_families(["softmax", "bmm"], ["exp", "sum", "div", "matmul"]) == []
+    assert missing_op_families(["clamp"], ["clamp_min"]) == []
+    assert missing_op_families(["tanh"], ["pow", "sub"]) == ["tanh"]
+    assert missing_op_families(["nn.GELU"], ["erf", "mul"]) == []
+    # Ops without an equivalence entry (RMSNorm by class, pow) are left to the numerics.
+    assert missing_op_families(["RMSNorm", "pow"], ["mul"]) == []
+    assert missing_op_families(["clamp"], ["relu"]) == ["clamp"]
+    assert missing_op_families(["relu"], ["clamp"]) == []
