@@ -1,0 +1,170 @@
+"""`hdecomp verify` believes nothing a decomposition's own files claim.
+
+A result file anyone could have written (unsigned, hand-edited, signed by another key, copied
+from another step) is re-run; an editable composition_test.py that prints PASS does not pass a
+broken composition; a component file whose run_tests prints PASS fails its self-test when its
+Model's outputs are wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fixture_paths import MODELS
+from hdecomp.cli import main
+from verifier import signing
+from verifier.step_files import step_files
+from workflow.selftest import run_selftests
+from workflow.verify_tree import freshness
+
+STEP = "step_1_tiny_mlp_to_kernels"
+GELU = "level_0_kernel/gelu_fp32.py"
+GOOD_GELU = "        gelu = self.gelu(x)\n"
+
+
+@pytest.fixture(scope="module")
+def draft(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("trust") / "tiny_mlp"
+    proc = subprocess.run([sys.executable, "-m", "hdecomp.cli", "lower", str(MODELS / "tiny_mlp.py"),
+                           "-o", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+@pytest.fixture
+def mlp(draft: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "tiny_mlp"
+    shutil.copytree(draft, out)
+    return out
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, path
+    path.write_text(text.replace(old, new))
+
+
+def break_step_gelu(mlp: Path) -> None:
+    """The step's gelu child (and its level-0 twin) compute relu: the step truly FAILs."""
+    for path in (mlp / GELU, mlp / "steps" / STEP / "children/gelu_fp32.py"):
+        replace_in(path, GOOD_GELU, "        gelu = torch.relu(x)\n")
+
+
+def forge_pass(mlp: Path, signature: object) -> Path:
+    """Rewrite the step's result as an attacker would: PASS, hashes of the files as they now are."""
+    path = mlp / "steps" / STEP / "verification_result.json"
+    data = json.loads(path.read_text())
+    data.update(status="PASS", reasons=[], failures=[], files=step_files(mlp / "steps" / STEP))
+    data.pop("signature", None)
+    if signature is not None:
+        data["signature"] = signature
+    path.write_text(json.dumps(data, indent=2))
+    return path
+
+
+def test_forged_pass_is_rerun_and_fails(mlp: Path) -> None:
+    break_step_gelu(mlp)
+    result_file = forge_pass(mlp, None)
+    code, out = cli("verify", str(mlp), "--no-coverage")
+    assert code == 1, out
+    assert f"re-verifying {STEP}: result not signed by this machine's key (not signed)" in out
+    assert f"FAIL step {STEP}: numerics" in out
+    rerun = json.loads(result_file.read_text())
+    assert rerun["status"] == "FAIL" and signing.check(rerun) == ""
+    tree = json.loads((mlp / "decomposition_tree.json").read_text())
+    assert tree["metadata"]["verification_status"] == "FAILED"
+
+
+def test_forgeries_are_never_fresh(mlp: Path) -> None:
+    step = mlp / "steps" / STEP
+    genuine = json.loads((step / "verification_result.json").read_text())
+    assert freshness(step) == (genuine, "")
+    break_step_gelu(mlp)
+    # The old signature on new content, another machine's key, a key id copied onto a MAC
+    # made with another key: none is trusted, so the recorded hashes are never even looked at.
+    forge_pass(mlp, genuine["signature"])
+    assert freshness(step)[1].startswith("UNTRUSTED") and "does not match" in freshness(step)[1]
+    other = signing.sign({k: v for k, v in json.loads((step / "verification_result.json")
+                                                      .read_text()).items()}, key=b"\x07" * 32)
+    (step / "verification_result.json").write_text(json.dumps(other))
+    assert freshness(step)[1] == "UNTRUSTED: result not signed by this machine's key (signed by another key)"
+    other["signature"]["key_id"] = genuine["signature"]["key_id"]
+    (step / "verification_result.json").write_text(json.dumps(other))
+    assert "does not match" in freshness(step)[1]
+
+
+def test_signed_result_of_other_files_is_stale(mlp: Path) -> None:
+    # A genuinely signed PASS of another step (here: the same step before its child changed)
+    # carries that step's hashes, so it does not describe these files.
+    step = mlp / "steps" / STEP
+    break_step_gelu(mlp)
+    assert freshness(step)[1].startswith("STALE: children/gelu_fp32.py (changed)")
+
+
+def test_composition_test_printing_pass_does_not_pass_a_broken_composition(mlp: Path) -> None:
+    # Only the level-0 kernel is broken: the step (whose files are unchanged) still PASSes.
+    replace_in(mlp / GELU, GOOD_GELU, "        gelu = torch.relu(x)\n")
+    (mlp / "verification/composition_test.py").write_text(
+        'print("max_difference=0.000e+00")\nprint("PASS")\n')
+    code, out = cli("verify", str(mlp), "--no-coverage")
+    assert code == 1, out
+    assert "FAIL composition: max_difference=" in out
+    assert f"FAIL step {STEP}" not in out
+    tests = json.loads((mlp / "verification/test_results.json").read_text())
+    assert tests["composition_test"] == "FAILED"
+    tree = json.loads((mlp / "decomposition_tree.json").read_text())
+    assert tree["metadata"]["verification_status"] == "FAILED"
+
+
+def test_passing_verify_records_passed_in_the_tree(mlp: Path) -> None:
+    tree_file = mlp / "decomposition_tree.json"
+    tree = json.loads(tree_file.read_text())
+    tree["metadata"]["verification_status"] = "NOT_VERIFIED"
+    tree_file.write_text(json.dumps(tree, indent=2))
+    code, out = cli("verify", str(mlp), "--no-coverage")
+    assert code == 0, out
+    assert json.loads(tree_file.read_text())["metadata"]["verification_status"] == "PASSED"
+
+
+LYING_TESTS = '''
+
+def run_tests():
+    print("PASS")
+    return True
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_tests() else 1)
+'''
+
+
+@pytest.mark.parametrize("forward, why", [
+    ("        gelu = self.gelu(x) * float('nan')\n", "output 0 contains NaN"),
+    ("        gelu = self.gelu(x)[..., :-1]\n", "output shapes [(2, 4, 31)] != the tree's [(2, 4, 32)]"),
+    ("        gelu = (self.gelu(x), x)\n", "output shapes [(2, 4, 32), (2, 4, 32)] != the tree's"),
+])
+def test_selftest_reads_our_harness_not_the_files_print(mlp: Path, forward: str, why: str) -> None:
+    path = mlp / GELU
+    text = path.read_text()
+    text = text[:text.index("\ndef run_tests")] + LYING_TESTS
+    path.write_text(text.replace(GOOD_GELU, forward))
+    # The file itself says PASS ...
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "PASS" in proc.stdout
+    # ... and fails ours; the other files still pass.
+    results = {r.file: r for r in run_selftests(mlp, jobs=1, timeout=120)}
+    assert results[GELU].status == "FAIL" and why in results[GELU].detail, results[GELU]
+    assert all(r.status == "PASS" for f, r in results.items() if f != GELU)
