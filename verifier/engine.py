@@ -31,6 +31,7 @@ from verifier.options import (OriginalRun, ResolvedStep, StepOptions,
                                              load_weight_map, relative_name, resolve,
                                              resolve_device)
 from verifier.report import StepResult
+from verifier.runtime import isolation
 from verifier.runtime.sandbox import ForkServer, JobOutcome, Launcher, SpawnLauncher
 from verifier.static.source_rules import StaticReport, check_sources
 from verifier.judge.verdict import Judge, last_phase, log_tail, STAGE_TEXT
@@ -111,8 +112,11 @@ class StepVerifier:
         (job_dir / "job.json").write_text(json.dumps(spec))
         return job_dir
 
-    def _run(self, opts: StepOptions, job_dir: Path) -> tuple[JobOutcome, dict[str, Any] | None]:
+    def _run(self, opts: StepOptions, job_dir: Path,
+             collect: tuple[str, ...] = ()) -> tuple[JobOutcome, dict[str, Any] | None]:
         outcome = self._launcher(opts.start_method).run(job_dir, opts.timeout)
+        if collect:
+            _collect(job_dir / "out", job_dir, collect)
         result_file = job_dir / "result.json"
         # A result counts only from a worker that ran to its own clean exit: code that wrote a
         # result file of its own and then crashed the process must not be believed.
@@ -276,9 +280,10 @@ class StepVerifier:
                 "orig_metas": orig_data["metas"], "used_original": orig_data["used"],
                 "weight_map": step.weight_map, "map_file": map_file, "children": children,
                 "roots": [str(step.step_dir)], "fingerprints": opts.fingerprints,
-                "threads": _threads(opts, step)}
+                "threads": _threads(opts, step), "isolation": isolation.mode()}
+        result.isolation = spec["isolation"]  # what the parent required, not what the worker says
         job_dir = self._new_job("refactored", spec)
-        outcome, data = self._run(opts, job_dir)
+        outcome, data = self._run(opts, job_dir, collect=_REFACTORED_OUTPUTS)
         result.timing["refactored_s"] = outcome.seconds
         t_judge = time.monotonic()
         try:
@@ -286,6 +291,25 @@ class StepVerifier:
         finally:
             result.timing["compare_s"] = time.monotonic() - t_judge
             shutil.rmtree(job_dir, ignore_errors=True)
+
+
+# What the refactored worker may hand back from its writable out/ directory (glob patterns).
+_REFACTORED_OUTPUTS = ("result.json", "ref_out_*.pt", "ref_after_*.pt", "ref_fp.pt")
+
+
+def _collect(out_dir: Path, job_dir: Path, patterns: tuple[str, ...]) -> None:
+    """Move the expected regular files of an untrusted worker's out/ into its job directory.
+
+    Only plain files with expected names move (never a symlink, which could point the parent at
+    any file it can read); whatever else the worker left there stays and is deleted with the job.
+    """
+    if not out_dir.is_dir() or out_dir.is_symlink():
+        return
+    for pattern in patterns:
+        for path in out_dir.glob(pattern):
+            if path.is_symlink() or not path.is_file():
+                continue
+            path.replace(job_dir / path.name)
 
 
 def _threads(opts: StepOptions, step: ResolvedStep) -> int | None:

@@ -136,6 +136,9 @@ class StepResult:
     timestamp: str = ""
     verifier_version: str = ""
     error: str | None = None
+    # How the untrusted code was confined: "namespace" (its own mount/network namespaces and an
+    # allow-list file view) or "process" (a child process only: the weaker guarantee).
+    isolation: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -166,6 +169,7 @@ class StepResult:
             "timing": {k: round(v, 4) for k, v in self.timing.items()},
             "files": self.files,
             "verifier_version": self.verifier_version,
+            "isolation": self.isolation,
         }
 
     def write(self, path: Path) -> None:

@@ -123,3 +123,176 @@ def test_uncached_original_runs_are_deleted(verifier: StepVerifier, step_options
     assert result.passed
     # Both workers' directories (inputs, state, outputs) are gone once the verdict is made.
     assert set(verifier.root.iterdir()) <= before
+
+
+# -- the trust boundary (issue 12): what the untrusted process can see --------------------------
+
+PROBE_ORIGINAL = '''import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        return x * 2
+
+
+def get_inputs():
+    return [torch.randn(4, {n})]
+
+
+def get_init_inputs():
+    return []
+'''
+
+PROBE_REFACTORED = '''import torch
+import torch.nn as nn
+
+from children.probe import Model as Probe
+
+
+class RefactoredModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.probe = Probe()
+
+    def forward(self, x):
+        return self.probe(x)
+
+
+def get_init_inputs():
+    return []
+'''
+
+# The child computes the right answer and adds 1.0 at every position whose probe succeeded: the
+# step PASSes exactly when nothing outside the view could be read and the network is unreachable.
+PROBE_CHILD = '''"""
+Component: probe
+Abstraction Level: fusion
+"""
+
+import glob
+import os
+import socket
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+PATHS = {paths!r}
+GLOBS = {globs!r}
+PORT = {port}
+
+
+def _readable(path):
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+        return True
+    except OSError:
+        return os.path.exists(path)
+
+
+def _connects():
+    try:
+        with socket.create_connection(("127.0.0.1", PORT), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def probes():
+    here = Path(__file__).resolve().parent
+    flags = [_readable(p) for p in PATHS]
+    flags += [bool(glob.glob(g)) for g in GLOBS]
+    flags += [_readable("../original.py"), _readable("../../original.py"),
+              _readable(str(here.parent / "original.py")), _readable(str(here / "../job.json")),
+              _connects()]
+    return flags
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        flags = torch.tensor([float(f) for f in probes()])
+        return x * 2 + flags
+'''
+
+
+def _probe_step(tmp_path: Path, verifier_root: Path, output: Path, home: Path, port: int) -> Path:
+    import verifier as verifier_pkg
+
+    step = tmp_path / "steps" / "probe"
+    (step / "children").mkdir(parents=True)
+    paths = [str(step / "original.py"), str(output), str(home / "key"), str(home),
+             str(Path.home() / ".config" / "hdecomp"), str(Path(verifier_pkg.__file__)),
+             str(verifier_root)]
+    globs = ["/tmp/hdecomp-verify-*", str(verifier_root / "*" / "job.json"),
+             str(verifier_root / "*" / "state.pt"), str(verifier_root / "*" / "inputs_*.pt"),
+             str(verifier_root / "*" / "*.json")]
+    count = len(paths) + len(globs) + 5
+    (step / "original.py").write_text(PROBE_ORIGINAL.format(n=count))
+    (step / "refactored.py").write_text(PROBE_REFACTORED)
+    (step / "children" / "probe.py").write_text(PROBE_CHILD.format(paths=paths, globs=globs, port=port))
+    return step
+
+
+def _without_static_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test hook: the probe reads files, which the static rules reject before anything runs;
+    here the run-time boundary itself is under test, so the source violations are dropped."""
+    from verifier import engine
+    from verifier.static.source_rules import StaticReport
+
+    real = engine.check_sources
+
+    def lenient(*args: object) -> StaticReport:
+        report = real(*args)
+        return StaticReport([], report.children, report.original_level)
+
+    monkeypatch.setattr(engine, "check_sources", lenient)
+
+
+def _run_probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import socket
+
+    home = tmp_path / "hdecomp-home"
+    home.mkdir()
+    (home / "key").write_text("secret")
+    monkeypatch.setenv("HDECOMP_HOME", str(home))
+    _without_static_rules(monkeypatch)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    try:
+        with StepVerifier() as verifier:
+            output = tmp_path / "result" / "verification_result.json"
+            step = _probe_step(tmp_path, verifier.root, output, home, server.getsockname()[1])
+            output.parent.mkdir()
+            output.write_text("{}")
+            result = verifier.verify(StepOptions(step / "original.py", step / "refactored.py",
+                                                 output=output, timeout=60))
+    finally:
+        server.close()
+    return result
+
+
+def test_untrusted_code_sees_no_original_job_files_results_keys_or_network(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from verifier.runtime import isolation
+
+    monkeypatch.delenv(isolation.ENV, raising=False)
+    if isolation.mode() != isolation.NAMESPACE:
+        pytest.fail("namespaces are unavailable on this machine; the boundary cannot be tested")
+    result = _run_probe(tmp_path, monkeypatch)
+    assert result.isolation == "namespace"
+    assert result.to_json()["isolation"] == "namespace"
+    assert result.passed, [v.one_line() for v in result.failures]
+
+
+def test_without_namespaces_the_result_says_process(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from verifier.runtime import isolation
+
+    monkeypatch.setenv(isolation.ENV, isolation.PROCESS)  # as where namespaces are unavailable
+    result = _run_probe(tmp_path, monkeypatch)
+    assert result.isolation == "process"
+    # The same probe now finds the original (and more): the first test's PASS is the boundary's.
+    assert not result.passed and "numerics" in result.reasons

@@ -37,6 +37,7 @@ from hdecomp_ir.spec import (BASE_SEED, DEFAULT_DISTRIBUTION, FP64_REF_DTYPES, H
                              PROBE_SEED, REFACTORED_INIT_SEED, REINIT_SEED, WIDE_DISTRIBUTION,
                              WIDE_LOG10_MAX, WIDE_LOG10_MIN, WIDE_POSITIVE_DISTRIBUTION)
 from verifier.runtime import memory as memory_mod
+from verifier.runtime.isolation import VIEW_SCRATCH, VIEW_STEP, View, enter
 from verifier.runtime.instrument import (CHILD, Frame, MemoryTracker, OpCounter, locate,
                                                 OriginalRecorder, RefactoredGuard, Scope,
                                                 attach_hooks, fingerprint, frame_for, leaves_of,
@@ -50,14 +51,16 @@ class UnsupportedOutput(TypeError):
 
 
 class _Events:
+    # One append-only descriptor opened up front: it still works after the refactored worker
+    # has entered its isolated view, where the job directory no longer exists.
     def __init__(self, job_dir: Path) -> None:
         self.path = job_dir / "events.jsonl"
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.t0 = time.monotonic()
 
     def __call__(self, phase: str, **data: Any) -> None:
-        with self.path.open("a") as fh:
-            fh.write(json.dumps({"phase": phase, "t": round(time.monotonic() - self.t0, 4), **data})
-                     + "\n")
+        line = json.dumps({"phase": phase, "t": round(time.monotonic() - self.t0, 4), **data})
+        os.write(self.fd, (line + "\n").encode())
 
 
 def main(job_dir: str) -> int:
@@ -79,7 +82,8 @@ def main(job_dir: str) -> int:
         result = runner(job, job_path, events)
     except BaseException as err:  # noqa: BLE001 - the untrusted code may raise anything, even SystemExit
         result = {"error": _describe(err, job, "internal")}
-    _write_json(job_path / "result.json", result)
+    # The refactored worker writes into its out/ scratch (all its view can reach); see run_refactored.
+    _write_json(Path(job.get("result_dir", job_path)) / "result.json", result)
     return 0
 
 
@@ -417,15 +421,34 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
     step_dir = Path(job["step_dir"])
     children_dir = Path(job["children_dir"])
     data_dir = Path(job["data_dir"])
-    out_dir = job_dir
+    # Everything the trusted side needs from the job directory is read now, before any step file
+    # is imported: tensors memory-mapped (no copy; the mapping outlives the view change).
+    init_file = data_dir / "init_inputs.pt"
+    saved_init = torch.load(init_file, weights_only=True) if init_file.exists() else None
+    state = torch.load(data_dir / "state.pt", weights_only=True, mmap=True)
+    all_inputs = [torch.load(data_dir / f"inputs_{i}.pt", weights_only=True, mmap=True)
+                  for i in range(len(job["seeds"]))]
+    out_dir = job_dir / "out"  # the only writable place; the parent collects from here
+    out_dir.mkdir(exist_ok=True)
+    isolation = job.get("isolation", "process")
+    if isolation == "namespace":
+        view = View(refactored, children_dir, out_dir, job_dir / "view")
+        enter(view, keep_fds={events.fd})
+        # Paths as the isolated process sees them: error locations and child classification
+        # still name `refactored.py:LINE` and `children/x.py:LINE`.
+        refactored, step_dir = VIEW_STEP / "refactored.py", VIEW_STEP
+        children_dir, out_dir = VIEW_STEP / "children", VIEW_SCRATCH
+        job["roots"] = [str(VIEW_STEP)]
+        job["step_dir"] = str(VIEW_STEP)
+    job["result_dir"] = str(out_dir)
     blocker = ImportBlocker(Path(job["original"]), refactored, step_dir, children_dir)
     sys.meta_path.insert(0, blocker)
     _purge_verifier_modules()
     sys.path.insert(0, str(step_dir))
-    scratch = job_dir / "cwd"
+    scratch = out_dir / "cwd"
     scratch.mkdir(exist_ok=True)
     os.chdir(scratch)  # stray relative writes land in a scratch directory, not among our files
-    result: dict[str, Any] = {"blocked_imports": blocker.blocked}
+    result: dict[str, Any] = {"blocked_imports": blocker.blocked, "isolation": isolation}
 
     events("load")
     try:
@@ -433,8 +456,11 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
         model_cls = getattr(module, "RefactoredModel")
         if hasattr(module, "get_init_inputs"):
             init = list(module.get_init_inputs())
+        elif saved_init is not None:
+            init = list(saved_init)
         else:
-            init = list(torch.load(data_dir / "init_inputs.pt", weights_only=True))
+            raise FileNotFoundError("refactored.py has no get_init_inputs() and the original's "
+                                    "init inputs could not be saved")
         events("construct")
         _seed_everything(REFACTORED_INIT_SEED)
         model = model_cls(*init)
@@ -453,7 +479,6 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
     result["random_buffers"] = _probe_random_buffers(model_cls, init, metas, tensors, plan)
 
     events("transfer")
-    state = torch.load(data_dir / "state.pt", weights_only=True)
     with torch.no_grad():
         for orig_name, ref_names in plan.assignments.items():
             for ref_name in ref_names:
@@ -487,8 +512,9 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
     child_fps: list[dict[str, Any]] = []
     trials = []
     for index, seed in enumerate(job["seeds"]):
-        inputs = torch.load(data_dir / f"inputs_{index}.pt", weights_only=True)
-        run_inputs = to_device(inputs, device)
+        # A copy: the mapped file must not be written through, and untrusted code gets its own.
+        run_inputs = to_device([v.clone() if isinstance(v, torch.Tensor) else v
+                                for v in all_inputs[index]], device)
         if index == 0 and job.get("fingerprints", True):
             def on_exit(frame: Frame, output: Any) -> None:
                 child_fps.append({"child": frame.name, "file": frame.file,
