@@ -4,10 +4,9 @@
 Generated files are read by people and checked by allow-list source rules that refuse `torch.ops`,
 so every traced op is written through a public binding. The choice is driven by the op's schema:
 
-1. a few ops have their own form (`SPECIAL`): slicing and advanced indexing as subscripts,
-   comparisons as operators (`bias == 0`),
-   `alias` as the value itself, `_assert_tensor_metadata` dropped (a check that computes nothing),
-   `F.embedding(indices, weight)` whose argument order differs from aten's, `torch.einsum`
+1. a few ops have their own form (`SPECIAL`): slicing, selecting and advanced indexing as
+   subscripts, comparisons as operators (`bias == 0`), `alias` as the value itself,
+   `_assert_tensor_metadata` dropped (a check that computes nothing), `F.embedding(indices, weight)` whose argument order differs from aten's, `torch.einsum`
    (it takes `*args`), `-x`, `x.T`;
 2. otherwise the first public binding that takes the schema's arguments: a method for in-place ops
    and a few idiomatic ones, `torch.nn.functional.<name>` for the nn ops, `torch.<name>`,
@@ -18,7 +17,7 @@ so every traced op is written through a public binding. The choice is driven by 
 3. no binding: the one-line UserInputError, naming the op.
 
 Positional arguments are written up to the first one left at its default or named like a keyword
-(`dim`, `keepdim`, `dtype`, ...); the rest by name, and only where they differ from the default.
+(`dim`, `keepdim`, `eps`, ...); the rest by name, and only where they differ from the default.
 `tests/test_torch_calls.py` runs every form against its aten overload on random inputs, bitwise.
 """
 
@@ -367,6 +366,20 @@ def _slice(args: dict[str, Any], lit: Lit) -> cst.BaseExpression | None:
     return cst.Subscript(value=lit(args["self"]), slice=[cst.SubscriptElement(e) for e in elems])
 
 
+def _select(args: dict[str, Any], lit: Lit) -> cst.BaseExpression | None:
+    """`select.int(x, d, i)` -> `x[:, i]` (d >= 0) or `x[..., i, :]` (d < 0)."""
+    dim = args["dim"]
+    if not isinstance(dim, int):
+        return None
+    part = cst.Index(lit(args["index"]))
+    full = cst.Slice(lower=None, upper=None)
+    if dim >= 0:
+        elems: list[cst.BaseSlice] = [full] * dim + [part]
+    else:
+        elems = [cst.Index(cst.Ellipsis()), part] + [full] * (-dim - 1)
+    return cst.Subscript(value=lit(args["self"]), slice=[cst.SubscriptElement(e) for e in elems])
+
+
 def _index(args: dict[str, Any], lit: Lit) -> cst.BaseExpression | None:
     """`index.Tensor(x, [None, i])` -> `x[:, i]` (advanced indexing, the same op)."""
     indices = args["indices"]
@@ -427,6 +440,7 @@ SPECIAL: dict[str, Callable[[dict[str, Any], Lit], cst.BaseExpression | None]] =
     **{f"{op}.{overload}": _comparison(op) for op in _COMPARISONS
        for overload in ("Scalar", "Tensor")},
     "slice.Tensor": _slice,
+    "select.int": _select,
     "index.Tensor": _index,
     "embedding.default": _embedding,
     "einsum.default": _einsum,

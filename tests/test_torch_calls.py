@@ -196,6 +196,8 @@ CASES: list[tuple[Any, tuple, dict]] = [
     (aten.view.default, (_r(2, 3, 4), [4, 6]), {}),
     (aten.roll.default, (_r(3, 5), [2], [1]), {}),
     (aten.select.int, (_r(3, 5), 1, 2), {}),
+    (aten.select.int, (_r(3, 5, 4), 0, -1), {}),
+    (aten.select.int, (_r(3, 5, 4), -2, 3), {}),
     (aten.softplus.default, (_r(3, 4) * 10,), {}),
     (aten.softplus.default, (_r(3, 4) * 10, 2.0, 5.0), {}),
     (aten.squeeze.dim, (_r(3, 1, 4), 1), {}),
@@ -282,6 +284,8 @@ def test_rendered_call_computes_the_overload_bitwise(op: Any, args: tuple, kwarg
      "F.hardtanh_(t0, min_val=0.0, max_val=6.0)"),
     (aten.einsum.default, ("ij,jk", [_r(2, 3), _r(3, 4)]), {}, "torch.einsum('ij,jk', t0, t1)"),
     (aten.neg.default, (_r(3),), {}, "-t0"),
+    (aten.select.int, (_r(3, 5), 1, 2), {}, "t0[:, 2]"),
+    (aten.select.int, (_r(3, 5, 4), -2, 3), {}, "t0[..., 3, :]"),
 ])
 def test_rendered_call_reads_like_pytorch(op: Any, args: tuple, kwargs: dict, code: str) -> None:
     assert _rendered(op, args, kwargs)[0] == code
