@@ -6,8 +6,9 @@ so every traced op is written through a public binding. The choice is driven by 
 
 1. a few ops have their own form (`SPECIAL`): slicing, selecting and advanced indexing as
    subscripts, comparisons as operators (`bias == 0`), `alias` as the value itself,
-   `_assert_tensor_metadata` dropped (a check that computes nothing), `F.embedding(indices, weight)` whose argument order differs from aten's, `torch.einsum`
-   (it takes `*args`), `-x`, `x.T`;
+   `_assert_tensor_metadata` dropped (a check that computes nothing),
+   `F.embedding(indices, weight)` whose argument order differs from aten's, `torch.einsum` (it
+   takes `*args`), `-x`, `x.T`;
 2. otherwise the first public binding that takes the schema's arguments: a method for in-place ops
    and a few idiomatic ones, `torch.nn.functional.<name>` for the nn ops, `torch.<name>`,
    `torch.linalg.<name>`, the Tensor method. C bindings (argument parser generated from the same
