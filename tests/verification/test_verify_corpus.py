@@ -82,6 +82,9 @@ EXPECTED_REASONS = {
     "constant_for_tiny_output": "degenerate_output",
     "copy_of_input": "degenerate_output",
     # -- issue 12: the trust boundary (isolation, forged reports)
+    "job_json_runs_original": "forbidden_import",
+    "forged_result_os_exit": "forbidden_import",
+    "original_by_relative_path": "file_io",
     # -- issue 12: allow-list source rules over every file under the step
     "from_sys_import_modules": "forbidden_import",
     "from_os_import_listdir": "forbidden_import",

@@ -296,3 +296,24 @@ def test_without_namespaces_the_result_says_process(tmp_path: Path,
     assert result.isolation == "process"
     # The same probe now finds the original (and more): the first test's PASS is the boundary's.
     assert not result.passed and "numerics" in result.reasons
+
+
+CHEATS = Path(__file__).parent / "corpus" / "cheats"
+
+
+@pytest.mark.parametrize("name", ["job_json_runs_original", "forged_result_os_exit",
+                                  "original_by_relative_path"])
+def test_trust_boundary_cheats_fail_at_run_time_too(name: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The corpus's trust-boundary cheats with the static rules out of the way: the isolated run
+    still does not PASS (nothing to read, a forged report is not believed)."""
+    from verifier.runtime import isolation
+
+    monkeypatch.delenv(isolation.ENV, raising=False)
+    _without_static_rules(monkeypatch)
+    step = tmp_path / name
+    shutil.copytree(CHEATS / name, step)
+    with StepVerifier() as verifier:
+        result = verifier.verify(StepOptions(step / "original.py", step / "refactored.py", timeout=60))
+    assert result.isolation == isolation.mode() == "namespace"
+    assert not result.passed, result.summary_line()

@@ -230,6 +230,12 @@ class Judge:
         num = result.numerical_comparison
         trials_done = data.get("trials", [])
         failures: list[Violation] = []
+        if len(trials_done) != len(self.step.seeds):
+            # A clean-looking report with fewer trials would leave nothing to compare: the count is
+            # the parent's, never the worker's.
+            failures.append(Violation("tampered", f"the worker reported {len(trials_done)} of "
+                                      f"{len(self.step.seeds)} trials without an error", None, None,
+                                      "numerics"))
         reported: set[tuple[str, str]] = set()
         max_diff = 0.0
         for index, seed in enumerate(self.step.seeds[:len(trials_done)]):
@@ -237,10 +243,15 @@ class Judge:
             ref_after = torch.load(self.job_dir / f"ref_after_{index}.pt", weights_only=True)
             pristine = torch.load(original.data_dir / f"inputs_{index}.pt", weights_only=True)
             orig_out = original.outputs[index]
-            diffs, problems = numerics.compare(orig_out, ref_out, self.rtol, self.atol)
-            problems += numerics.degenerate(orig_out, ref_out, pristine, self.rtol, self.atol)
-            problems += numerics.weak_signal(orig_out, ref_out, self.rtol, self.atol)
             orig_trial = original.result["trials"][index]
+            distribution = orig_trial.get("distribution", "default")
+            # The table's atol is for unit-scale values; on the wide trial (inputs up to 1e2)
+            # fp32 rounding grows with the values, so atol scales with the output's magnitude.
+            atol = self.atol * numerics.wide_atol_scale(orig_out) \
+                if distribution != "default" else self.atol
+            diffs, problems = numerics.compare(orig_out, ref_out, self.rtol, atol)
+            problems += numerics.degenerate(orig_out, ref_out, pristine, self.rtol, atol)
+            problems += numerics.weak_signal(orig_out, ref_out, self.rtol, atol)
             mutated = orig_trial["mutated"]
             problems += numerics.input_changes(pristine, ref_after, original.after[index], mutated,
                                                self.rtol, self.atol)
@@ -257,12 +268,12 @@ class Judge:
                 if isinstance(orig_leaves.get(diff.path), torch.Tensor) and \
                         isinstance(ref_leaves.get(diff.path), torch.Tensor):
                     check = numerics.fp64_reference(orig_leaves[diff.path], ref_leaves[diff.path],
-                                                    ref64_leaves.get(diff.path), self.atol)
+                                                    ref64_leaves.get(diff.path), atol)
                 if check is not None:
                     decided[diff.path] = check
                     if check["pass"]:
                         continue
-                message = _diff_message(diff, index, seed, self.rtol, self.atol)
+                message = _diff_message(diff, index, seed, self.rtol, atol)
                 if check is not None:
                     message += (f"; against the float64 reference its RMS error "
                                 f"{check['rms_error_refactored']:.3g} (max "
@@ -274,8 +285,7 @@ class Judge:
             trial_max = max((d.max_abs for d in diffs), default=0.0)
             trial_rel = max((d.max_rel for d in diffs), default=0.0)
             max_diff = max(max_diff, trial_max)
-            distribution = orig_trial.get("distribution", "default")
-            entry = {"trial": index, "seed": seed, "distribution": distribution,
+            entry = {"trial": index, "seed": seed, "distribution": distribution, "atol": atol,
                      "max_diff": _json_number(trial_max), "max_rel_diff": _json_number(trial_rel),
                      "pass": not problems, "tolerance_pass": all(d.passed for d in diffs),
                      "decided_by": "fp64_reference" if decided else "tolerance",
