@@ -159,3 +159,8 @@ def test_missing_op_families_up_to_equivalences() -> None:
     assert missing_op_families(["RMSNorm", "pow"], ["mul"]) == []
     assert missing_op_families(["clamp"], ["relu"]) == ["clamp"]
     assert missing_op_families(["relu"], ["clamp"]) == []
+
+
+def test_wide_trial_atol_grows_with_the_output() -> None:
+    assert numerics.wide_atol_scale([torch.full((3,), 0.5)]) == 1.0
+    assert numerics.wide_atol_scale((torch.tensor([2.0, -40.0, float("inf")]), 3)) == 40.0
