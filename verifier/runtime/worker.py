@@ -598,6 +598,9 @@ def warm_up() -> None:
     guard = RefactoredGuard(scope, {}, [])
     with torch.no_grad(), OpCounter(scope), guard, OriginalRecorder(scope, {}):
         model(torch.empty(2, 3, 4, device="meta"))
+    # Half-precision casts initialise cpuinfo, which reads /proc and /sys: do it here, before
+    # any worker enters its namespace (where those are absent and fp16 steps would crash).
+    torch.zeros(2).to(torch.float16).to(torch.bfloat16).float()
     buffer = io.BytesIO()
     torch.save({"x": torch.zeros(2), "y": [1, None]}, buffer)
     buffer.seek(0)
