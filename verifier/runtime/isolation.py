@@ -25,6 +25,9 @@ namespaces) the verifier falls back to plain process isolation and records `"iso
 never rests on what the untrusted process says. `HDECOMP_ISOLATION=process` forces the fallback
 (tests, debugging); `HDECOMP_ISOLATION=namespace` makes an unavailable namespace an error.
 
+The unprivileged path (not root: CLONE_NEWUSER with our uid mapped to 0 inside) is written but
+was only exercised as root here; `unshare -r` working on a machine is the sign it should.
+
 Not done here: a PID namespace (the worker could still signal processes of its own uid; the fork
 server's children are killed by process group on timeout).
 """
