@@ -24,7 +24,7 @@ class ChildChecker(FileChecker):
         if self.module is None:
             return
         self.allowed_calls = self._sidecar_loads()
-        for node in walk(self.module):
+        for node in self.nodes:
             if id(node) in self.allowed_calls:
                 self.approve(node)
         self.check_universal()
@@ -70,15 +70,15 @@ class ChildChecker(FileChecker):
             return
         assert self.module is not None
         inside_register: set[int] = set()
-        for node in walk(self.module):
+        for node in self.nodes:
             if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
                     node.func.attr.value == "register_buffer":
                 inside_register.update(id(n) for n in walk(node))
         assigned = {id(stmt.body[0].targets[0].target) for stmt in self.module.body
                     if isinstance(stmt, cst.SimpleStatementLine) and stmt.body and
                     isinstance(stmt.body[0], cst.Assign) and len(stmt.body[0].targets) == 1}
-        declared = declared_names(self.module)
-        for node in walk(self.module):
+        declared = declared_names(self.module, self.nodes)
+        for node in self.nodes:
             if isinstance(node, cst.Name) and node.value in self.sidecar_names and \
                     id(node) not in inside_register and id(node) not in assigned and \
                     id(node) not in declared:

@@ -218,7 +218,10 @@ class FileChecker:
         # harness's own calls: the only places sys, os, Path, traceback and __file__ may appear.
         self.approved: set[int] = set()
         self.imports = ImportTable(child_stems, original_stem)
-        for node in walk(self.module):
+        # Every node once, in source order: libcst computes `children` anew on each access, so
+        # the rules iterate this list instead of walking the tree again.
+        self.nodes: list[cst.CSTNode] = list(walk(self.module))
+        for node in self.nodes:
             if isinstance(node, cst.Import):
                 for alias in node.names:
                     self.imports.bind_import(alias)
@@ -313,17 +316,17 @@ class FileChecker:
     def check_universal(self) -> None:
         """The allow-list rules of `allowlist` and the older universal rules, on every node."""
         assert self.module is not None
-        declared = declared_names(self.module)
+        declared = declared_names(self.module, self.nodes)
         harness = harness_nodes(self.module)
         self._approve_harness_paths(harness)
-        for node in walk(self.module):
+        for node in self.nodes:
             if isinstance(node, (cst.Import, cst.ImportFrom)):
                 # import statements bind names; _check_import judges what they bind
                 self.approve(node)
         harness_names = {s.name.value for s in self.module.body
                          if isinstance(s, cst.FunctionDef) and s.name.value in TEMPLATE_FUNCTIONS}
-        inner = {id(n.value) for n in walk(self.module) if isinstance(n, cst.Attribute)}
-        for node in walk(self.module):
+        inner = {id(n.value) for n in self.nodes if isinstance(n, cst.Attribute)}
+        for node in self.nodes:
             in_harness = id(node) in harness
             if isinstance(node, cst.Import):
                 for alias in node.names:
@@ -371,7 +374,7 @@ class FileChecker:
         """Inside the harness, `sys.exit(…)`, `traceback.print_exc()` and the transitional
         `torch.utils._pytree.tree_leaves` are the harness's own; approve their nodes."""
         assert self.module is not None
-        for node in walk(self.module):
+        for node in self.nodes:
             if id(node) in harness and isinstance(node, cst.Attribute):
                 parts = dotted(node)
                 target = self.imports.resolve(parts) if parts else None
@@ -556,7 +559,7 @@ class FileChecker:
         """The Call whose callee is `node`, if any (calls are judged by _check_call_universal)."""
         if not hasattr(self, "_callees"):
             assert self.module is not None
-            self._callees = {id(n.func): n for n in walk(self.module) if isinstance(n, cst.Call)}
+            self._callees = {id(n.func): n for n in self.nodes if isinstance(n, cst.Call)}
         return self._callees.get(id(node))
 
     def _aten_plumbing(self, path: Sequence[str]) -> bool:
@@ -744,10 +747,11 @@ def harness_nodes(module: cst.Module) -> set[int]:
     return out
 
 
-def declared_names(module: cst.Module) -> set[int]:
-    """Ids of Name nodes that declare or select rather than refer (def names, `.attr`, kwargs)."""
+def declared_names(module: cst.Module, nodes: Sequence[cst.CSTNode] | None = None) -> set[int]:
+    """Ids of Name nodes that declare or select rather than refer (def names, `.attr`, kwargs);
+    `nodes` is the module's nodes when the caller has them listed already."""
     out: set[int] = set()
-    for node in walk(module):
+    for node in (nodes if nodes is not None else walk(module)):
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param)):
             out.add(id(node.name))
         elif isinstance(node, cst.Attribute):
