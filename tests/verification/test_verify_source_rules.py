@@ -456,3 +456,10 @@ def test_symlinks_under_children_fail_and_all_child_files_are_hashed(tmp_path: P
     hashed = step_files(step)
     assert {"children/__init__.py", "children/sub/__init__.py", "children/relu_fp32.py"} <= set(hashed)
     assert not any("outside" in k for k in hashed), hashed
+
+
+def test_a_child_that_is_not_utf8_is_a_violation_not_a_crash(tmp_path: Path) -> None:
+    original, refactored, children, step = _write_step(tmp_path)
+    (children / "tanh_fp32.py").write_bytes(b'"""\nAbstraction Level: kernel\n"""\n\xff\xfe\n')
+    found = [(v.rule, v.file) for v in check_sources(original, refactored, children, step).violations]
+    assert ("syntax_error", "children/tanh_fp32.py") in found, found

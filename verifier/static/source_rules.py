@@ -118,7 +118,7 @@ def check_sources(original: Path, refactored: Path, children_dir: Path,
     original_code = original_model_code(original_source)
 
     ref_rel = _rel(refactored, step_dir)
-    checker = RefactoredChecker(ref_rel, refactored.read_text(), child_stems=stems,
+    checker = RefactoredChecker(ref_rel, _read(refactored, ref_rel, report), child_stems=stems,
                                 original_stem=original.stem, is_child=False)
     checker.run()
     report.violations.extend(checker.violations)
@@ -127,12 +127,12 @@ def check_sources(original: Path, refactored: Path, children_dir: Path,
         rel = _rel(path, step_dir)
         package = modules[path].rpartition(".")[0] if path.name != "__init__.py" else modules[path]
         if path.name == "__init__.py":
-            init = PackageInitChecker(rel, path.read_text(), child_stems=stems,
+            init = PackageInitChecker(rel, _read(path, rel, report), child_stems=stems,
                                       original_stem=original.stem, is_child=True, package=package)
             init.run()
             report.violations.extend(init.violations)
             continue
-        source = path.read_text()
+        source = _read(path, rel, report)
         level, component, has_header = read_header(source)
         report.children[rel] = ChildFile(path, rel, path.stem, level, component,
                                          is_semantic_file_name(path.stem) or
@@ -152,6 +152,17 @@ def check_sources(original: Path, refactored: Path, children_dir: Path,
                 "child_level", f"child is at level {level.label}, not below the parent's "
                 f"{report.original_level.label}: each step goes at least one level down", rel, 1))
     return report
+
+
+def _read(path: Path, rel: str, report: StaticReport) -> str:
+    """A step file's text; a file that is not UTF-8 is a violation (and judged as empty), not a
+    crash of the verifier."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        report.violations.append(Violation("syntax_error", f"is not UTF-8 text ({err.reason} at "
+                                           f"byte {err.start}); save it as UTF-8", rel, None))
+        return ""
 
 
 def _module_name(path: Path, children_dir: Path) -> str:
