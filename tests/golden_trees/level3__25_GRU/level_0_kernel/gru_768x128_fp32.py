@@ -50,8 +50,8 @@ class Model(nn.Module):
         self.gru_bias_hh_l2 = nn.Parameter(torch.randn((768,), dtype=torch.float32))
 
     def forward(self, x):
-        zeros = torch.ops.aten.zeros.default([3, 16, 256], dtype=torch.float32, device=x.device, pin_memory=False)
-        gru = torch.ops.aten.gru.input(x, zeros, [self.gru_weight_ih_l0, self.gru_weight_hh_l0, self.gru_bias_ih_l0, self.gru_bias_hh_l0, self.gru_weight_ih_l1, self.gru_weight_hh_l1, self.gru_bias_ih_l1, self.gru_bias_hh_l1, self.gru_weight_ih_l2, self.gru_weight_hh_l2, self.gru_bias_ih_l2, self.gru_bias_hh_l2], True, 3, 0.0, False, False, False)
+        zeros = torch.zeros([3, 16, 256], dtype=torch.float32, device=x.device)
+        gru = torch.gru(x, zeros, [self.gru_weight_ih_l0, self.gru_weight_hh_l0, self.gru_bias_ih_l0, self.gru_bias_hh_l0, self.gru_weight_ih_l1, self.gru_weight_hh_l1, self.gru_bias_ih_l1, self.gru_bias_hh_l1, self.gru_weight_ih_l2, self.gru_weight_hh_l2, self.gru_bias_ih_l2, self.gru_bias_hh_l2], True, 3, 0.0, train=False, bidirectional=False, batch_first=False)
         getitem = gru[0]
         getitem_1 = gru[1]
         return getitem_1
@@ -75,13 +75,24 @@ ALLOW_INF = False
 
 def run_tests():
     """Build the model, run it on get_inputs(), check the output shapes and finiteness."""
+
+    def tensors_in(value):
+        """The tensors of a (nested) tuple, list or dict output, in order."""
+        if isinstance(value, torch.Tensor):
+            return [value]
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, (list, tuple)):
+            return [t for v in value for t in tensors_in(v)]
+        return []
+
     try:
         model = Model(*get_init_inputs())
         model.eval()
         with torch.no_grad():
             inputs = get_inputs()
             output = model(*inputs)
-            outputs = [o for o in torch.utils._pytree.tree_leaves(output) if isinstance(o, torch.Tensor)]
+            outputs = tensors_in(output)
             for out in outputs:
                 assert out is not None, "Output is None"
                 if out.is_floating_point():

@@ -36,7 +36,7 @@ class RefactoredModel(nn.Module):
     def forward(self, x):
         layer_norm = self.ln1(x)
         linear = self.attn_qkv(layer_norm)
-        split = torch.ops.aten.split.Tensor(linear, 512, 2)
+        split = torch.split(linear, 512, dim=2)
         getitem = split[0]
         getitem_1 = split[1]
         getitem_2 = split[2]

@@ -36,7 +36,7 @@ class RefactoredModel(nn.Module):
     def forward(self, x):
         layer_norm = self.ln_1(x)
         linear = self.attn_c_attn(layer_norm)
-        split = torch.ops.aten.split.Tensor(linear, 768, 2)
+        split = torch.split(linear, 768, dim=2)
         getitem = split[0]
         getitem_1 = split[1]
         getitem_2 = split[2]

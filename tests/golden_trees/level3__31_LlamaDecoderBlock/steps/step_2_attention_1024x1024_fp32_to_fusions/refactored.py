@@ -43,29 +43,28 @@ class RefactoredModel(nn.Module):
         view_2 = linear_2.view([4, 256, 4, 64])
         transpose_2 = view_2.transpose(1, 2)
         mul = self.mul(transpose)
-        chunk = torch.ops.aten.chunk.default(transpose, 2, -1)
+        chunk = torch.chunk(transpose, 2, dim=-1)
         getitem = chunk[0]
         getitem_1 = chunk[1]
-        neg = torch.ops.aten.neg.default(getitem_1)
-        cat = torch.ops.aten.cat.default([neg, getitem], -1)
+        neg = -getitem_1
+        cat = torch.cat([neg, getitem], dim=-1)
         mul_1 = self.mul_1(cat)
         add = mul + mul_1
         mul_2 = self.mul_2(transpose_1)
-        chunk_1 = torch.ops.aten.chunk.default(transpose_1, 2, -1)
+        chunk_1 = torch.chunk(transpose_1, 2, dim=-1)
         getitem_2 = chunk_1[0]
         getitem_3 = chunk_1[1]
-        neg_1 = torch.ops.aten.neg.default(getitem_3)
-        cat_1 = torch.ops.aten.cat.default([neg_1, getitem_2], -1)
+        neg_1 = -getitem_3
+        cat_1 = torch.cat([neg_1, getitem_2], dim=-1)
         mul_3 = self.mul_3(cat_1)
         add_1 = mul_2 + mul_3
-        repeat_interleave = torch.ops.aten.repeat_interleave.self_int(add_1, 4, 1)
-        repeat_interleave_1 = torch.ops.aten.repeat_interleave.self_int(transpose_2, 4, 1)
+        repeat_interleave = torch.repeat_interleave(add_1, 4, dim=1)
+        repeat_interleave_1 = torch.repeat_interleave(transpose_2, 4, dim=1)
         transpose_3 = repeat_interleave.transpose(-2, -1)
         add_2 = self.matmul_add(add, transpose_3)
-        assert_tensor_metadata = torch.ops.aten._assert_tensor_metadata.default(add_2, dtype=torch.float32, device=x.device, layout=torch.strided)
-        to = torch.ops.aten.to.dtype(add_2, torch.float32)
+        to = add_2.to(torch.float32)
         softmax = self.softmax(to)
-        type_as = torch.ops.aten.type_as.default(softmax, add)
+        type_as = softmax.type_as(add)
         matmul = self.matmul(type_as, repeat_interleave_1)
         transpose_4 = matmul.transpose(1, 2)
         reshape = transpose_4.reshape([4, 256, -1])

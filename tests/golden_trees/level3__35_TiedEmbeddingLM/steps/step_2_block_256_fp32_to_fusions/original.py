@@ -47,7 +47,7 @@ class Model(nn.Module):
     def forward(self, x):
         layer_norm = self.ln1(x)
         linear = self.qkv(layer_norm)
-        split = torch.ops.aten.split.Tensor(linear, 256, -1)
+        split = torch.split(linear, 256, dim=-1)
         getitem = split[0]
         getitem_1 = split[1]
         getitem_2 = split[2]
@@ -57,16 +57,16 @@ class Model(nn.Module):
         transpose_1 = view_1.transpose(1, 2)
         view_2 = getitem_2.view([4, 128, 4, 64])
         transpose_2 = view_2.transpose(1, 2)
-        scaled_dot_product_attention = torch.ops.aten.scaled_dot_product_attention.default(transpose, transpose_1, transpose_2, None, 0.0, True)
+        scaled_dot_product_attention = F.scaled_dot_product_attention(transpose, transpose_1, transpose_2, is_causal=True)
         transpose_3 = scaled_dot_product_attention.transpose(1, 2)
         reshape = transpose_3.reshape([4, 128, 256])
         linear_1 = self.proj(reshape)
-        add = torch.ops.aten.add_.Tensor(x, linear_1)
+        add = x.add_(linear_1)
         layer_norm_1 = self.ln2(add)
         linear_2 = self.fc1(layer_norm_1)
-        gelu = torch.ops.aten.gelu.default(linear_2)
+        gelu = F.gelu(linear_2)
         linear_3 = self.fc2(gelu)
-        add_1 = torch.ops.aten.add_.Tensor(add, linear_3)
+        add_1 = add.add_(linear_3)
         return add_1
 
 
@@ -88,13 +88,24 @@ ALLOW_INF = False
 
 def run_tests():
     """Build the model, run it on get_inputs(), check the output shapes and finiteness."""
+
+    def tensors_in(value):
+        """The tensors of a (nested) tuple, list or dict output, in order."""
+        if isinstance(value, torch.Tensor):
+            return [value]
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, (list, tuple)):
+            return [t for v in value for t in tensors_in(v)]
+        return []
+
     try:
         model = Model(*get_init_inputs())
         model.eval()
         with torch.no_grad():
             inputs = get_inputs()
             output = model(*inputs)
-            outputs = [o for o in torch.utils._pytree.tree_leaves(output) if isinstance(o, torch.Tensor)]
+            outputs = tensors_in(output)
             for out in outputs:
                 assert out is not None, "Output is None"
                 if out.is_floating_point():

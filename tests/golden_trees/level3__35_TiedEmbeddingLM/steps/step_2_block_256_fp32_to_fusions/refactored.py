@@ -30,7 +30,7 @@ class RefactoredModel(nn.Module):
     def forward(self, x):
         layer_norm = self.ln1(x)
         linear = self.qkv(layer_norm)
-        split = torch.ops.aten.split.Tensor(linear, 256, -1)
+        split = torch.split(linear, 256, dim=-1)
         getitem = split[0]
         getitem_1 = split[1]
         getitem_2 = split[2]
@@ -44,11 +44,11 @@ class RefactoredModel(nn.Module):
         transpose_3 = scaled_dot_product_attention.transpose(1, 2)
         reshape = transpose_3.reshape([4, 128, 256])
         linear_1 = self.proj(reshape)
-        add = torch.ops.aten.add_.Tensor(x, linear_1)
+        add = x.add_(linear_1)
         layer_norm_1 = self.ln2(add)
         gelu = self.linear_gelu(layer_norm_1)
         linear_2 = self.fc2(gelu)
-        add_1 = torch.ops.aten.add_.Tensor(add, linear_2)
+        add_1 = add.add_(linear_2)
         return add_1
 
 
