@@ -30,7 +30,8 @@ def relative_name(path: Path, base: Path) -> str:
 
 # Files Python can run or load code from without a .py source the static rules could read:
 # extension modules (which win over a .py of the same name), path-configuration files, bytecode
-# (a __pycache__ entry with a forged or unchecked-hash header runs instead of its source).
+# beside the sources (a sourceless `x.pyc` imports as `x`). Bytecode inside __pycache__ is
+# harmless: the worker sets sys.pycache_prefix to a private folder, so it is never read.
 FORBIDDEN_SUFFIXES = (".so", ".pyd", ".dll", ".dylib", ".pth", ".pyc", ".pyo", ".egg", ".whl",
                       ".zip")
 
@@ -46,6 +47,11 @@ def child_python_files(children_dir: Path) -> list[Path]:
         out.extend(Path(root) / f for f in files
                    if f.endswith(".py") and not (Path(root) / f).is_symlink())
     return sorted(out)
+
+
+def _ignored_cache(path: Path) -> bool:
+    """A .pyc/.pyo inside __pycache__: the worker never reads it (see FORBIDDEN_SUFFIXES)."""
+    return path.parent.name == "__pycache__" and path.suffix in (".pyc", ".pyo")
 
 
 def forbidden_step_files(step_dir: Path, *, children_dir: Path,
@@ -69,10 +75,10 @@ def forbidden_step_files(step_dir: Path, *, children_dir: Path,
             if path.is_symlink():
                 found.append((rel, f"a symlink (to {os.readlink(path)}) under children/: the "
                               "file that runs is not the one the step shows; copy the file in"))
-            elif name.endswith(FORBIDDEN_SUFFIXES) and path.is_file():
+            elif name.endswith(FORBIDDEN_SUFFIXES) and path.is_file() and not _ignored_cache(path):
                 found.append((rel, f"`{name}` under children/ is code Python can load without a "
                               ".py source the verifier reads (extension, .pth or bytecode); "
-                              "delete it (for __pycache__: `find children -name '*.pyc' -delete`)"))
+                              "delete it"))
         dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
     return found
 

@@ -317,3 +317,25 @@ def test_trust_boundary_cheats_fail_at_run_time_too(name: str, tmp_path: Path,
         result = verifier.verify(StepOptions(step / "original.py", step / "refactored.py", timeout=60))
     assert result.isolation == isolation.mode() == "namespace"
     assert not result.passed, result.summary_line()
+
+
+def test_bytecode_beside_a_step_file_never_runs(verifier: StepVerifier, step_options: OptionsFactory,
+                                                tmp_path: Path) -> None:
+    """A forged __pycache__ entry (unchecked hash: Python would use it without reading the
+    source) holds a wrong kernel; the worker reads bytecode only from its private prefix, so
+    the source the rules checked is what runs and the step passes."""
+    import importlib.util
+    import py_compile
+
+    step = tmp_path / "step"
+    shutil.copytree(Path(__file__).parent / "corpus" / "honest" / "semantic_rmsnorm_kernel", step)
+    source = step / "children" / "linear_8x8_fp32.py"
+    forged = tmp_path / "forged.py"
+    forged.write_text(source.read_text().replace("return self.linear(x)",
+                                                 "return self.linear(x) * 0.5"))
+    cache = Path(importlib.util.cache_from_source(str(source)))
+    py_compile.compile(str(forged), cfile=str(cache), doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    assert cache.is_file() and cache.parent.name == "__pycache__"
+    result = verifier.verify(step_options(step))
+    assert result.status == "PASS", result.summary_line()

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from hdecomp.cli import main
 from hdecomp_ir.spec import VERIFIER_VERSION
-from verifier import StepOptions, StepVerifier
+from verifier import StepOptions, StepVerifier, signing
 
 CORPUS = Path(__file__).parent / "corpus"
 OptionsFactory = Callable[..., StepOptions]
@@ -24,6 +24,10 @@ def test_result_json_follows_the_schema(verifier: StepVerifier, step_options: Op
     out = tmp_path / "nested" / "verification_result.json"
     result = verifier.verify(step_options(step, output=out))
     data = json.loads(out.read_text())
+    # The file is the result plus this user's signature over it.
+    assert signing.check(data) == ""
+    signature = data.pop("signature")
+    assert signature["alg"] == "hmac-sha256" and signature["value"]
     assert data == json.loads(json.dumps(result.to_json(), default=str))
     for key in ("timestamp", "original_file", "refactored_file", "status", "anticheat",
                 "weight_transfer", "numerical_comparison", "files", "verifier_version"):

@@ -428,7 +428,7 @@ def _write_step(tmp_path: Path, refactored: str | None = None) -> tuple[Path, Pa
 
 
 @pytest.mark.parametrize("name", ["relu_fp32.cpython-311-x86_64-linux-gnu.so", "hook.pth",
-                                  "__pycache__/relu_fp32.cpython-311.pyc", "relu_fp32.pyc"])
+                                  "relu_fp32.pyc", "sub/__init__.pyo"])
 def test_files_that_run_unscanned_fail(tmp_path: Path, name: str) -> None:
     from verifier.step_files import step_files
 

@@ -448,6 +448,9 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
     scratch = out_dir / "cwd"
     scratch.mkdir(exist_ok=True)
     os.chdir(scratch)  # stray relative writes land in a scratch directory, not among our files
+    # Bytecode is read from and written to a private prefix only: a __pycache__ entry beside a
+    # step file (left by `python refactored.py`, or forged) never runs instead of its source.
+    sys.pycache_prefix = str(scratch / "pycache")
     result: dict[str, Any] = {"blocked_imports": blocker.blocked, "isolation": isolation}
 
     events("load")

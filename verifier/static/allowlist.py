@@ -14,8 +14,8 @@ Decisions, with the reason for each:
   buffer-sidecar load the code generator writes; the self-test harness (run_tests and the
   `__main__` block) may import sys and traceback. Those names are refused anywhere else.
 - Of torch, refused: every `_`-prefixed name (torch._C, torch._dynamo …); torch.ops (custom and
-  aten ops are how an op hides from the name-based rules; aten ops that are plumbing per the op
-  table stay accepted until the code generator stops writing them); torch.library and
+  aten ops are how an op hides from the name-based rules; the code generator writes torch-level
+  calls, codegen/torch_calls.py); torch.library and
   torch.overrides (they replace kernels or install modes that hide ops from the guard);
   torch.utils entirely (cpp_extension compiles native code, _pytree/data/hooks are not model code;
   torch.utils.checkpoint only matters for training and takes an arbitrary callable, so it is
@@ -121,10 +121,7 @@ CHILD_OVERRIDABLE = frozenset({"forward", "extra_repr", "reset_parameters"})
 
 # The self-test harness may use these, and only there (it never runs during verification).
 HARNESS_MODULES = frozenset({"sys", "traceback"})
-HARNESS_PATHS = frozenset({("sys", "exit"), ("traceback", "print_exc"),
-                           # transitional: the component template's harness walks outputs with
-                           # torch.utils._pytree until the code generator stops writing it.
-                           ("torch", "utils", "_pytree", "tree_leaves")})
+HARNESS_PATHS = frozenset({("sys", "exit"), ("traceback", "print_exc")})
 
 
 def module_allowed(name: str) -> bool:
@@ -138,17 +135,14 @@ def module_allowed(name: str) -> bool:
                if p.startswith("torch.nn.utils.") or p.startswith("einops."))
 
 
-def check_torch_path(path: Sequence[str], *, aten_plumbing: Any = None) -> tuple[str, str] | None:
+def check_torch_path(path: Sequence[str]) -> tuple[str, str] | None:
     """(rule, why) when a dotted path rooted at torch leaves the allow-list, else None.
 
-    `aten_plumbing(path)` decides the transitional `torch.ops.aten.<op>` case: True when the op
-    is plumbing per the op table. File, re-seeding and private names are reported by their own
-    rules (file_io, reseed, private_access) and return None here.
+    File, re-seeding and private names are reported by their own rules (file_io, reseed,
+    private_access) and return None here.
     """
     text = ".".join(path)
     if len(path) >= 2 and path[1] == "ops":
-        if len(path) >= 4 and path[2] == "aten" and aten_plumbing is not None and aten_plumbing(path):
-            return None
         return "forbidden_api", (f"`{text}`: torch.ops is refused (an op called by its dispatcher "
                                  "name hides from the rules); use the torch / F function")
     if any(part.startswith("_") for part in path[1:]):

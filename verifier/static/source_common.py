@@ -371,8 +371,8 @@ class FileChecker:
     # -- allow-list pieces
 
     def _approve_harness_paths(self, harness: set[int]) -> None:
-        """Inside the harness, `sys.exit(…)`, `traceback.print_exc()` and the transitional
-        `torch.utils._pytree.tree_leaves` are the harness's own; approve their nodes."""
+        """Inside the harness, `sys.exit(…)` and `traceback.print_exc()` are the harness's own;
+        approve their nodes."""
         assert self.module is not None
         for node in self.nodes:
             if id(node) in harness and isinstance(node, cst.Attribute):
@@ -527,7 +527,7 @@ class FileChecker:
                 if any(sub == p or sub.startswith(p + ".") for p in FILE_PATHS):
                     self.add("file_io", node, f"imports `{sub}`, which touches files or processes")
                     continue
-                found = allowlist.check_torch_path(path, aten_plumbing=self._aten_plumbing)
+                found = allowlist.check_torch_path(path)
                 if found is None:
                     found_obj, obj = resolve_object(path)
                     if found_obj and isinstance(obj, type(sys)):
@@ -562,15 +562,6 @@ class FileChecker:
             self._callees = {id(n.func): n for n in self.nodes if isinstance(n, cst.Call)}
         return self._callees.get(id(node))
 
-    def _aten_plumbing(self, path: Sequence[str]) -> bool:
-        """Transitional: `torch.ops.aten.<op>` is accepted while the op is plumbing per the op
-        table (the code generator still writes a few; it is being changed to stop)."""
-        found, obj = resolve_object(list(path[:5]) if len(path) >= 5 else list(path[:4]))
-        if not found:
-            return False
-        info = _info_for_aten(obj)
-        return info is not None and not parent_compute(info)
-
     def _check_attribute(self, node: cst.Attribute, *, maximal: bool = True) -> None:
         attr = node.attr.value
         parts = dotted(node)
@@ -599,7 +590,7 @@ class FileChecker:
                     not isinstance(self._parent_call_of(node), cst.Call):
                 self.add("file_io", node, f"`{text}` touches files or processes")
             if target is not None and target.kind == "object" and target.path[:1] == ("torch",):
-                found = allowlist.check_torch_path(target.path, aten_plumbing=self._aten_plumbing)
+                found = allowlist.check_torch_path(target.path)
                 if found is not None:
                     self.add(found[0], node, found[1])
             elif target is not None and target.kind == "object" and target.path[:1] == ("typing",):
