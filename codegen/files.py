@@ -149,8 +149,10 @@ def header(ir: IR, comp: Component, *, parent: str, children: list[str],
              f"Abstraction Level: {comp.level.label}", f"Parent: {parent}",
              f"Children: {children}", f"Instances: {comp.instances}", "",
              f"Operations: {ops}", "", "Input Shapes:"]
-    ins = ir.inputs(comp) if comp is not ir.root else []
-    lines += [_type_line(p, value_type(n)) for p, n in zip(params, ins)]
+    ins = ir.inputs(comp)
+    # The root file keeps the user's forward(), whose inputs the traced placeholders name.
+    names = params if comp is not ir.root else [n.name for n in ins]
+    lines += [_type_line(p, value_type(n)) for p, n in zip(names, ins)]
     lines += ["", "Output Shapes:"]
     outs = ir.outputs(comp)
     lines += [_type_line("output" if len(outs) == 1 else f"output{i}", value_type(n))
