@@ -156,6 +156,14 @@ class Judge:
                     not meta.name.endswith("num_batches_tracked"):
                 result.warnings.append(f"original {meta.kind} '{meta.name}' is not used by its "
                                        "forward and is not transferred")
+        structural = sorted(n for n, how in plan.sources.items() if how == "structural")
+        if structural and map_file:
+            # A weight map that misses entries falls back to matching by shape and order, which
+            # can pair the wrong tensors of equal shape; say which ones were guessed.
+            shown = ", ".join(structural[:5]) + (f" (+{len(structural) - 5} more)"
+                                                 if len(structural) > 5 else "")
+            result.warnings.append(f"{map_file} has no entry for {shown}: matched by shape and "
+                                   "order (structural fallback); add the entries to be sure")
         result.weight_transfer = {
             "status": "FAIL" if failures else "OK", "method": plan.method(),
             "mapped_count": plan.mapped_count,
@@ -194,6 +202,21 @@ class Judge:
                 self._child_rules(call, orig_ops, seen)
         calls = data["trials"][0]["calls"] if data.get("trials") else []
         self.result.anticheat["child_calls"] = calls
+        self._uncalled_children(data)
+
+    def _uncalled_children(self, data: dict[str, Any]) -> None:
+        """Warn about child files imported by the step but never run in any trial: usually a
+        component constructed and forgotten, whose work the parent then does some other way."""
+        if not data.get("trials"):
+            return
+        ran = {call.get("file") for trial in data["trials"] for call in trial.get("calls", [])}
+        for child in self.result.anticheat.get("children", []):
+            file = child.get("file")
+            if child.get("level") and file not in ran:
+                note = (f"{file} is imported by the step but no module of it ran in the forward "
+                        "(constructed and never called?)")
+                if note not in self.result.warnings:
+                    self.result.warnings.append(note)
 
     def _child_rules(self, call: dict[str, Any], orig_ops: list[str], seen: set) -> None:
         level, count, ops = call.get("level"), call["count"], call["ops"]
