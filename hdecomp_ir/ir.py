@@ -126,14 +126,31 @@ class IR:
                 # Plumbing on weights alone (a slice of a position table, `~mask[:t, :t]`)
                 # prepares a weight for its consumer and goes into that consumer's kernel.
                 self.weight_derived.add(node)
-            elif is_compute_in_parent(info.kind, reads_weight=bool(from_weights)):
+            elif is_compute_in_parent(info.kind, reads_weight=bool(from_weights), name=info.name,
+                                      activations=self._activation_operands(node)):
                 # An op that mixes an activation with a weight (bias add, learned scale, a mask
                 # buffer in masked_fill) is compute: weights live in children, never in a parent.
+                # So is a product of two activations (`q * k`, `x * cos`): the verifier's rule.
                 self.compute.add(node)
         if not self.compute:
             # A model that is nothing but arithmetic (`a * b`): that arithmetic is its workload.
             self.compute.update(n for n in self.ops if op_info(n.target).kind is OpKind.ARITH
                                 and arith_is_compute(reads_weight=False, sole_workload=True))
+
+    def _activation_operands(self, node: fx.Node) -> int:
+        """How many of `node`'s operands are activations with at least one dimension (the
+        `activations` of `policy.arith_is_compute`). Lowering counts every non-weight operand,
+        constants included, which is stricter than the verifier: a product with a constant mask
+        goes into a kernel."""
+        count = 0
+        for arg in node.all_input_nodes:
+            if self.is_weight(arg) or arg in self.weight_derived:
+                continue
+            val = arg.meta.get("val")
+            if isinstance(val, torch.Tensor) and val.dim() == 0:
+                continue
+            count += 1
+        return count
 
     # --- placeholders --------------------------------------------------------------------------
     def weight_fqn(self, node: fx.Node) -> str | None:

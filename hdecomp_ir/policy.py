@@ -244,14 +244,29 @@ def is_anchor(info: OpInfo) -> bool:
 # anti-cheat (which ops a refactored parent may run) and the verifier's op count inside a child.
 # Each caller says what it can see of the operands; the rule itself lives only here.
 
+# Arithmetic that scales rather than adds: a product or quotient of two activations is compute.
+MULTIPLICATIVE_NAMES = frozenset({"mul", "div", "true_divide"})
+# Ops that may stay in a parent when the exponent is a Python number: `(pred - target) ** 2`.
+SCALAR_POW_NAMES = frozenset({"pow", "square"})
+# Ops whose output does not depend on their tensor operands' values (shape and dtype only):
+# `x.new_ones(t, t)` builds a constant, whatever x holds.
+CONSTANT_FACTORY_NAMES = frozenset({"zeros_like", "ones_like", "full_like", "empty_like",
+                                    "new_zeros", "new_ones", "new_full", "new_empty"})
+
+
 def arith_is_compute(*, reads_weight: bool, tensor_operands: int = 0, in_child: bool = False,
-                     sole_workload: bool = False) -> bool:
+                     sole_workload: bool = False, multiplicative: bool = False,
+                     activations: int = 0) -> bool:
     """The arithmetic rule: whether add/sub/mul/div (`OpKind.ARITH`) is compute or plumbing.
 
-    In a parent, arithmetic is compute exactly when an operand is a weight (a bias add, a learned
-    scale), because weights live in children; a residual add, a scaling by a constant and
-    arithmetic between activations (`x * rsqrt(…)`) are plumbing. A model that is nothing but
-    arithmetic (`sole_workload`: `a * b`) has that arithmetic as its workload.
+    In a parent, arithmetic is compute when an operand is a weight (a bias add, a learned
+    scale), because weights live in children, and when it is a product or quotient
+    (`multiplicative`) of two activations (`activations`: operands with at least one dimension
+    that are neither constants, buffers nor values built from those alone): `q * k`,
+    `e / e.sum(-1)`, `x * cos`, `h * (h > 0)` are attention, softmax, RoPE and ReLU. A residual
+    add/sub of two values, a scaling by a constant or a 0-d value and a product with a constant
+    mask stay plumbing. A model that is nothing but arithmetic (`sole_workload`: `a * b`) has
+    that arithmetic as its workload.
 
     Inside a child, where logical ops are counted (the verifier's kernel and fusion counts, the
     op budget of a semantic kernel), arithmetic between two non-scalar tensors is an op too;
@@ -263,19 +278,34 @@ def arith_is_compute(*, reads_weight: bool, tensor_operands: int = 0, in_child: 
     """
     if reads_weight or sole_workload:
         return True
-    return in_child and tensor_operands >= 2
+    if in_child:
+        return tensor_operands >= 2
+    return multiplicative and activations >= 2
 
 
-def is_compute_in_parent(kind: OpKind, *, reads_weight: bool) -> bool:
+def is_compute_in_parent(kind: OpKind, *, reads_weight: bool, name: str = "",
+                         activations: int = 0, constant_inputs: bool = False,
+                         scalar_exponent: bool = False) -> bool:
     """Whether an op must live in a child rather than stay in a parent's forward().
 
-    Compute ops always; arithmetic by `arith_is_compute`; data movement only when it reads a
-    weight (a cls token concatenated, masked_fill with a mask buffer).
+    Compute ops always, except two kinds of input-independent work and the spec's loss
+    arithmetic: an op whose tensor operands are all constants, buffers or values built from
+    those alone (`constant_inputs`: a causal mask `self.bias[:, :, :t, :t] == 0`, `torch.triu`
+    of ones) and `pow` by a Python number (`scalar_exponent`: `(pred - target) ** 2`).
+    Arithmetic by `arith_is_compute` (`name` is the op's short name, `activations` as there);
+    data movement only when it reads a weight (a cls token concatenated, masked_fill with a
+    mask buffer). Callers that cannot see operands pass the defaults, which are the strict
+    reading for compute ops and the lenient one for arithmetic.
     """
     if kind is OpKind.COMPUTE:
-        return True
+        if reads_weight:
+            return True
+        if constant_inputs:
+            return False
+        return not (scalar_exponent and name in SCALAR_POW_NAMES)
     if kind is OpKind.ARITH:
-        return arith_is_compute(reads_weight=reads_weight)
+        return arith_is_compute(reads_weight=reads_weight, multiplicative=name in MULTIPLICATIVE_NAMES,
+                                activations=activations)
     return reads_weight
 
 

@@ -32,7 +32,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from hdecomp_ir.policy import (OpKind, counts_as_op, is_anchor, is_builtin_leaf,
+from hdecomp_ir.policy import (CONSTANT_FACTORY_NAMES, OpKind, counts_as_op, is_anchor, is_builtin_leaf,
                                is_compute_in_parent, is_semantic_module, op_info,
                                semantic_is_one_op)
 from verifier.static.classify import (ESCAPE_NAMES, callable_name, info_for_callable,
@@ -88,6 +88,10 @@ class Scope:
         # Storage keys of buffers and of values computed from weights and buffers alone: such
         # input-independent preprocessing (-exp(A_log), mask == 0) is no op of its own.
         self.weight_keys: set[int] = set()
+        # Tensors a child call returned (and the parent's views of them): a child may return its
+        # own parameter (a cls token, a position table) for the parent to assemble.
+        # Keyed by id and checked by identity: a WeakSet would compare tensors with `==`.
+        self.returned: dict[int, weakref.ref] = {}
 
     @property
     def busy(self) -> bool:
@@ -128,6 +132,8 @@ class Scope:
                     parent.ops.extend(frame.ops)
                     parent.anchors += frame.anchors
         elif frame.kind == CHILD:
+            if self.child_depth == 0:
+                self.mark_returned(leaves_of(output))
             # A kernel named after one function (rms_norm, gelu) is one op; a fusion's ops count.
             semantic_ok = frame.semantic and frame.level == "kernel" and \
                 semantic_is_one_op(len(frame.ops), frame.anchors)
@@ -137,6 +143,16 @@ class Scope:
             if self.on_child_exit is not None:
                 with self.internal():
                     self.on_child_exit(frame, output)
+
+    def mark_returned(self, tensors: Any) -> None:
+        """Remember tensors as a child's output (see `returned`)."""
+        for tensor in tensors:
+            self.returned[id(tensor)] = weakref.ref(tensor)
+
+    def is_returned(self, tensor: torch.Tensor) -> bool:
+        """Whether `tensor` is (a view of) a value a child returned to the parent."""
+        ref = self.returned.get(id(tensor))
+        return ref is not None and ref() is tensor
 
     def innermost(self) -> Frame | None:
         return self.frames[-1] if self.frames else None
@@ -296,6 +312,14 @@ class RefactoredGuard(TorchDispatchMode):
         self.roots = roots
         self.violations: dict[tuple, dict[str, Any]] = {}
         self.random_ops: list[str] = []
+        # Provenance, followed through every op (inside children too, where laundering happens):
+        # storages of values derived from a parameter alone (`w.clone()`, `buf.copy_(w)`), with
+        # the parameter's name, and storages of constants (buffers, factory results and values
+        # built from those alone: a causal mask). The tensors are held so that a freed storage's
+        # address is never reused by an activation during the run.
+        self.derived: dict[int, str] = {}
+        self.constant: set[int] = set(scope.weight_keys) - set(param_keys)
+        self._held: list[torch.Tensor] = []
 
     def report(self, rule: str, op: str, message: str) -> None:
         file, line, text = source_location(self.roots)
@@ -309,36 +333,100 @@ class RefactoredGuard(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
-        if not self.scope.busy:
-            if torch.Tag.nondeterministic_seeded in func.tags:
-                self.random_ops.append(str(func))
-            if self.scope.child_depth == 0:
-                self._judge(func, args, kwargs)
-        return func(*args, **kwargs)
+        if self.scope.busy:
+            return func(*args, **kwargs)
+        if torch.Tag.nondeterministic_seeded in func.tags:
+            self.random_ops.append(str(func))
+        tensors = [leaf for leaf in tree_leaves((args, kwargs)) if isinstance(leaf, torch.Tensor)]
+        keys = [storage_key(t) for t in tensors]
+        if self.scope.child_depth == 0:
+            self._judge(func, args, tensors, keys)
+        out = func(*args, **kwargs)
+        self._follow(func, tensors, keys, out)
+        return out
 
-    def _judge(self, func: Any, args: tuple, kwargs: dict) -> None:
+    def _is_mask(self, tensor: torch.Tensor) -> bool:
+        """Whether a constant holds only 0 and 1 (a bool mask, `tril(ones)`)."""
+        if tensor.dtype is torch.bool:
+            return True
+        if tensor.device.type == "meta" or tensor.is_complex():
+            return False
+        with self.scope.internal():
+            return bool(((tensor == 0) | (tensor == 1)).all())
+
+    def _origin(self, key: int | None) -> str | None:
+        """The parameter a storage is, or is derived from alone; None for any other value."""
+        if key is None:
+            return None
+        return self.param_keys.get(key) or self.derived.get(key)
+
+    def _follow(self, func: Any, tensors: list[torch.Tensor], keys: list[int | None],
+                out: Any) -> None:
+        """Propagate provenance to an op's outputs (and to an in-place op's destination)."""
+        name = op_info(func).name
+        origins = [self._origin(k) for k in keys]
+        if name in CONSTANT_FACTORY_NAMES or all(k in self.constant for k in keys):
+            mark: str | None = ""                       # a constant
+        elif all(o is not None or k in self.constant for o, k in zip(origins, keys)):
+            mark = next(o for o in origins if o is not None)   # a parameter's value, laundered
+        else:
+            if func._schema.is_mutable and keys:
+                # an activation written into a buffer (`buf.copy_(q)`) is no constant any more
+                self.constant.discard(keys[0])
+                self.derived.pop(keys[0], None)
+            return
+        outs = [leaf for leaf in tree_leaves(out) if isinstance(leaf, torch.Tensor)]
+        if self.scope.child_depth == 0 and any(self.scope.is_returned(t) for t in tensors):
+            # a view of a child's returned parameter is still the child's output
+            self.scope.mark_returned([o for o in outs if storage_key(o) in keys])
+        if mark and func._schema.is_mutable and tensors:
+            outs.append(tensors[0])                     # `buffer.copy_(weight)`
+        for leaf in outs:
+            key = storage_key(leaf)
+            if key is None or key in self.param_keys:
+                continue
+            if mark:
+                self.derived[key] = mark
+                self.constant.discard(key)
+            elif key not in self.derived:
+                self.constant.add(key)
+            self._held.append(leaf)
+
+    def _judge(self, func: Any, args: tuple, tensors: list[torch.Tensor],
+               keys: list[int | None]) -> None:
         info = op_info(func)
         # A compute op is reported as such whatever it reads; other ops name the weight that
         # made them compute.
-        param = None if info.kind is OpKind.COMPUTE else self._first_parameter(args, kwargs)
-        if not is_compute_in_parent(info.kind, reads_weight=param is not None):
+        param = None
+        if info.kind is not OpKind.COMPUTE:
+            param = next((self.param_keys[k] for t, k in zip(tensors, keys)
+                          if k in self.param_keys and not self.scope.is_returned(t)), None)
+        constant = [k in self.constant for k in keys]
+        if info.kind is OpKind.ARITH:
+            # A product with a constant is plumbing only when the constant is a mask: a constant
+            # table (cos/sin, a buffer of scales) times an activation is a computation.
+            constant = [c and (t.dim() == 0 or self._is_mask(t)) for t, c in zip(tensors, constant)]
+        activations = sum(1 for t, c in zip(tensors, constant) if not c and t.dim() > 0)
+        scalar_exponent = len(args) >= 2 and isinstance(args[1], (int, float)) and \
+            not isinstance(args[1], bool)
+        if not is_compute_in_parent(info.kind, reads_weight=param is not None, name=info.name,
+                                    activations=activations,
+                                    constant_inputs=bool(tensors) and all(constant),
+                                    scalar_exponent=scalar_exponent):
             return
-        if param is None:
+        derived = next((self._origin(k) for k in keys if self._origin(k) is not None), None)
+        if param is None and derived is not None:
+            self.report("parameter_outside_child", str(func),
+                        f"{func} uses a value derived from parameter '{derived}' (a clone, copy "
+                        "or buffer of it) outside its child: a child's weights are used only "
+                        "by that child")
+        elif param is None:
             self.report("compute_outside_child", str(func),
                         f"{func} ran outside every child module: move this computation into a child")
         else:
             self.report("parameter_outside_child", str(func),
                         f"{func} uses parameter '{param}' outside its child: "
                         "a child's weights are used only by that child")
-
-    def _first_parameter(self, args: tuple, kwargs: dict) -> str | None:
-        """The name of the first parameter among an op's operands, if any."""
-        for leaf in tree_leaves((args, kwargs)):
-            if isinstance(leaf, torch.Tensor):
-                key = storage_key(leaf)
-                if key is not None and key in self.param_keys:
-                    return self.param_keys[key]
-        return None
 
 
 class OriginalRecorder(TorchDispatchMode):

@@ -1,0 +1,20 @@
+"""
+Component: exp
+Abstraction Level: kernel
+"""
+
+import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        return torch.exp(x)
+
+
+def get_inputs():
+    return [torch.randn(2, 5, 5)]
+
+
+def get_init_inputs():
+    return []
