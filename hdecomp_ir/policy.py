@@ -2,7 +2,8 @@
 
 Every op the front ends produce is either PLUMBING (data movement a refactored forward() may keep:
 views, indexing, assembly, casts, constants), ARITH (add/sub/mul/div: plumbing as a residual add or a
-scaling by a constant, compute when an operand is a parameter) or COMPUTE. Compute ops carry a fusion
+scaling by a constant or a mask, compute when an operand is a parameter or when it multiplies or
+divides two activations; see `arith_is_compute`) or COMPUTE. Compute ops carry a fusion
 pattern from the TVM lattice. The code generator, the passes and the anti-cheat checker all read this
 table, so what the generator leaves in a parent is legal by construction.
 

@@ -365,11 +365,14 @@ class RefactoredGuard(TorchDispatchMode):
         """Propagate provenance to an op's outputs (and to an in-place op's destination)."""
         name = op_info(func).name
         origins = [self._origin(k) for k in keys]
-        if name in CONSTANT_FACTORY_NAMES or all(k in self.constant for k in keys):
-            mark: str | None = ""                       # a constant
+        mark: str | None = None                         # an activation
+        if torch.Tag.nondeterministic_seeded in func.tags:
+            pass                                        # a random draw is no constant
+        elif name in CONSTANT_FACTORY_NAMES or all(k in self.constant for k in keys):
+            mark = ""                                   # a constant
         elif all(o is not None or k in self.constant for o, k in zip(origins, keys)):
             mark = next(o for o in origins if o is not None)   # a parameter's value, laundered
-        else:
+        if mark is None:
             if func._schema.is_mutable and keys:
                 # an activation written into a buffer (`buf.copy_(q)`) is no constant any more
                 self.constant.discard(keys[0])
