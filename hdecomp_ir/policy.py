@@ -18,6 +18,7 @@ import enum
 import functools
 import operator
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,14 +223,50 @@ META_NAMES = frozenset({
 })
 
 
+# What torch.nn.utils.parametrize puts in the class it makes (`Parametrized<Builtin>`) besides
+# one property per parametrized tensor.
+_PARAMETRIZED_CLASS_KEYS = frozenset({"__deepcopy__", "__doc__", "__getstate__", "__module__"})
+
+
+def _torch_nn_class(cls: type) -> bool:
+    """Whether `cls` is torch.nn's own class, by identity: the object its module exports under
+    its name, not a look-alike that sets `__module__`/`__qualname__` or subclasses a builtin."""
+    module_name = getattr(cls, "__module__", "") or ""
+    if not module_name.startswith("torch.nn.") or module_name.startswith("torch.nn.utils."):
+        return False
+    owner = sys.modules.get(module_name)
+    return owner is not None and getattr(owner, cls.__qualname__, None) is cls
+
+
+def _unparametrized_class(module: Any) -> type:
+    """The builtin class under a parametrized module (weight_norm, spectral_norm), or the
+    module's own class. A class counts as torch's parametrized wrapper only when it is made
+    the way `parametrize` makes it: one base, its name, its module, and nothing but properties
+    of the parametrized tensors; a `parametrizations` attribute alone proves nothing."""
+    cls = type(module)
+    if cls.__module__ != "torch.nn.utils.parametrize" or len(cls.__bases__) != 1:
+        return cls
+    base = cls.__bases__[0]
+    holder = getattr(module, "parametrizations", None)
+    from torch.nn.utils.parametrize import ParametrizationList
+
+    if cls.__name__ != f"Parametrized{base.__name__}" or \
+            not isinstance(holder, torch.nn.ModuleDict) or \
+            not all(type(p) is ParametrizationList for p in holder.values()):
+        return cls
+    for key, value in vars(cls).items():
+        if key not in _PARAMETRIZED_CLASS_KEYS and \
+                not (key in holder and isinstance(value, property)):
+            return cls
+    return base
+
+
 def is_builtin_leaf(module: Any) -> bool:
     """A torch.nn module without submodules (nn.Linear, nn.LSTM, nn.GELU): one semantic kernel
     however many aten ops it runs. Builtins with submodules (nn.MultiheadAttention,
-    nn.TransformerEncoderLayer) are structure: their ops are kernels of their own."""
-    cls = type(module)
-    if getattr(module, "parametrizations", None) is not None and cls.__bases__:
-        cls = cls.__bases__[0]  # weight_norm & co. subclass the builtin on the fly
-    if not cls.__module__.startswith("torch.nn.") or cls.__module__.startswith("torch.nn.utils."):
+    nn.TransformerEncoderLayer) are structure: their ops are kernels of their own. The class
+    is checked by identity (`_torch_nn_class`): a subclass of nn.Linear is the author's code."""
+    if not _torch_nn_class(_unparametrized_class(module)):
         return False
     # a parametrization (weight_norm, spectral_norm) is how the weight is made, not structure
     return not any(name != "parametrizations" for name, _ in module.named_children())
@@ -326,54 +363,146 @@ def counts_as_op(kind: OpKind, *, reads_weight: bool, tensor_operands: int,
 
 
 # --- semantic kernels --------------------------------------------------------------------------
-# A custom module without submodules whose class name says it computes one named function
-# (RMSNorm, a hand-written GELU, RoPE) is one kernel however many aten ops it lowers to, as long
-# as it stays small and runs no anchor (DESIGN: semantic kernels). The generator makes such a
-# module one kernel; the verifier counts it (and a kernel file named after it) as one op.
+# A kernel is one op, or one of a small table of named functions written out in several ops
+# (RMSNorm inline, tanh-GELU, a softmax by hand, RoPE, a loss): DESIGN "semantic kernels". Which
+# function a kernel computes is read off its traced ops, never off a class or file name (a name
+# is the author's to choose). Each function lists the op sets that make it (`requires`: one of
+# them must be among the ops), the ops it may use (`allowed`) and its op budget.
 #
-# A `_` in a token is an optional underscore in a class name (`RMSNorm`, `Rms_Norm`).
+# Ops are written as the op counter records them (`counts_as_op`: compute ops, arithmetic
+# between two tensors, arithmetic on a weight); an op that reads a weight carries the suffix
+# `@w` (`mul@w`: a learned scale, `add@w`: a bias), so that a residual add folded into a
+# matmul is not mistaken for a bias.
+WEIGHT_SUFFIX = "@w"
+
+
+@dataclass(frozen=True)
+class SemanticFunction:
+    """One named function a kernel may compute in several ops."""
+
+    name: str
+    requires: tuple[frozenset[str], ...]
+    allowed: frozenset[str]
+    max_ops: int
+    anchors: int = 0  # anchor ops it may run (a Linear written as matmul + bias has one)
+
+
+def _ops(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _any(*sets: str) -> tuple[frozenset[str], ...]:
+    return tuple(_ops(s) for s in sets)
+
+
+_NORM_ARITH = "mul mul@w add add@w sub sub@w div div@w neg reciprocal clamp clamp_min pow square"
+SEMANTIC_FUNCTIONS: tuple[SemanticFunction, ...] = (
+    SemanticFunction("scale_norm", _any("norm", "linalg_vector_norm", "normalize"),
+                     _ops("norm linalg_vector_norm normalize mul mul@w div clamp clamp_min "
+                          "reciprocal add"), 5),
+    SemanticFunction("rms_norm", _any("mean rsqrt", "mean sqrt", "norm", "linalg_vector_norm"),
+                     _ops("mean rsqrt sqrt norm linalg_vector_norm mul mul@w add add@w div div@w "
+                          "reciprocal clamp clamp_min pow square"), 8),
+    # layer_norm covers group_norm and instance_norm written inline: the same ops over a
+    # reshaped group (the reshape is plumbing)
+    SemanticFunction("layer_norm", _any("mean rsqrt", "mean sqrt", "var rsqrt", "var sqrt",
+                                        "var_mean rsqrt", "var_mean sqrt", "std"),
+                     _ops(f"mean var var_mean std rsqrt sqrt {_NORM_ARITH}"), 12),
+    SemanticFunction("gelu_erf", _any("erf"), _ops("erf mul add div"), 5),
+    SemanticFunction("gelu_tanh", _any("tanh pow", "tanh mul"),
+                     _ops("tanh pow mul add"), 8),
+    SemanticFunction("quick_gelu", _any("sigmoid mul"), _ops("sigmoid mul"), 2),
+    SemanticFunction("silu", _any("sigmoid mul"), _ops("sigmoid mul mul@w"), 3),
+    SemanticFunction("mish", _any("softplus tanh", "exp log1p tanh", "exp log tanh"),
+                     _ops("softplus tanh exp log log1p mul add"), 6),
+    SemanticFunction("softmax", _any("exp sum"),
+                     _ops("exp sum sub div amax max reciprocal mul"), 6),
+    SemanticFunction("log_softmax", _any("logsumexp", "exp sum log"),
+                     _ops("exp sum log sub amax max logsumexp"), 7),
+    SemanticFunction("rope", _any("mul add", "mul sub"),
+                     _ops("mul add sub neg cos sin view_as_complex view_as_real"), 8),
+    SemanticFunction("mse_loss", _any("sub pow mean", "sub square mean", "sub mul mean",
+                                      "sub pow sum", "sub square sum"),
+                     _ops("sub pow square mul mean sum"), 4),
+    SemanticFunction("hinge_loss", _any("clamp mean", "clamp_min mean", "relu mean",
+                                        "clamp sum", "clamp_min sum", "relu sum"),
+                     _ops("mul sub clamp clamp_min relu mean sum"), 4),
+    SemanticFunction("kl_div", _any("log sum", "log mean", "xlogy sum", "xlogy mean",
+                                    "log_softmax sum", "log_softmax mean"),
+                     _ops("log log_softmax softmax exp xlogy sub mul sum mean div"), 7),
+    SemanticFunction("cross_entropy", _any("log_softmax mean", "log_softmax sum",
+                                           "logsumexp mean", "exp sum log mean"),
+                     _ops("log_softmax logsumexp exp sum log sub mul mean amax max nll_loss"), 7),
+    SemanticFunction("linear", _any("matmul", "mm", "bmm", "linear", "einsum"),
+                     _ops("matmul mm bmm linear einsum add@w"), 2, anchors=1),
+)
+# The largest budget: a module with more logical ops is a layer's worth of work.
+SEMANTIC_MAX_OPS = max(f.max_ops for f in SEMANTIC_FUNCTIONS)
+
+
+# torch.nn functions that run several ops below the function mode (it sees only the outer call):
+# they count by the ops they perform. nn.MultiheadAttention's forward is one such call: its
+# input projection, scores, softmax, weighted sum and output projection.
+COMPOSITE_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "multi_head_attention_forward": ("linear", "bmm", "softmax", "bmm", "linear"),
+}
+
+
+def op_token(name: str, *, reads_weight: bool) -> str:
+    """How `semantic_function` sees one logical op: its base name, `@w` when it reads a weight
+    (only arithmetic on a weight carries it: a compute op is named by what it computes)."""
+    base = _base_name(name)
+    return base + WEIGHT_SUFFIX if reads_weight and base in ARITH_NAMES else base
+
+
+def semantic_function(tokens: list[str] | tuple[str, ...], anchors: int) -> str | None:
+    """The named function a body of logical ops (`op_token`s) computes as one op, if any.
+
+    One op is always one op. Otherwise the ops must all be `allowed` by one table entry, include
+    one of its `requires` sets, fit its budget and run at most its anchors.
+    """
+    if len(tokens) == 1:
+        return tokens[0].removesuffix(WEIGHT_SUFFIX)
+    if not tokens:
+        return None
+    have = set(tokens)
+    for fn in SEMANTIC_FUNCTIONS:
+        if len(tokens) > fn.max_ops or anchors > fn.anchors or not have <= fn.allowed:
+            continue
+        if any(req <= {t.removesuffix(WEIGHT_SUFFIX) for t in have} for req in fn.requires):
+            return fn.name
+    return None
+
+
+# The generator's choice of which custom modules it offers to keep whole as one kernel: those
+# whose class name says they compute one function. A preference for readable trees only: the
+# verifier never reads names, and the generator keeps one whole only when `semantic_function`
+# recognises its ops. A `_` in a token is an optional underscore (`RMSNorm`, `Rms_Norm`).
 SEMANTIC_TOKENS = (
     "rms_norm", "layer_norm", "group_norm", "l2_norm", "scale_norm", "gelu", "silu", "swish",
     "mish", "quick_gelu", "hard_swish", "rotary", "rope", "softmax", "softplus", "sigmoid", "relu",
     "tanh", "activation",
 )
-# Logical ops (`counts_as_op`) a semantic kernel may have; more is a layer's worth of work.
-SEMANTIC_MAX_OPS = 12
-
 _SEMANTIC_CLASS_RE = re.compile("(" + "|".join(t.replace("_", "_?") for t in SEMANTIC_TOKENS) + ")",
                                 re.IGNORECASE)
-_SEMANTIC_FLAT = tuple(t.replace("_", "") for t in SEMANTIC_TOKENS)
 
 
 def is_semantic_class_name(name: str) -> bool:
-    """Whether a module class name (`RMSNorm`, `NewGELU`) names one semantic function."""
+    """Whether a module class name (`RMSNorm`, `NewGELU`) names one function (the generator's
+    naming preference; see SEMANTIC_TOKENS)."""
     return _SEMANTIC_CLASS_RE.search(name) is not None
 
 
-def is_semantic_file_name(name: str) -> bool:
-    """Whether a kernel file stem or `Component:` name (`rms_norm_1024_fp32`) names one.
-
-    File names are the snake case of the class name plus a workload suffix (`SoftPlus` ->
-    `soft_plus_fp32`), so separators are ignored: every name `is_semantic_class_name` accepts
-    keeps being accepted once snake-cased.
-    """
-    flat = re.sub(r"[^a-z0-9]", "", name.lower())
-    return any(token in flat for token in _SEMANTIC_FLAT)
-
-
 def is_semantic_module(qualname: str, *, has_submodules: bool) -> bool:
-    """Whether a module call is a semantic kernel by its class: `qualname` is the class's
-    `module.QualName` as the module stack records it. torch.nn's own classes are builtins
-    (`is_builtin_leaf`), never semantic; a module with submodules is structure."""
-    if has_submodules or qualname.startswith("torch.nn."):
-        return False
-    return is_semantic_class_name(qualname.rsplit(".", 1)[-1])
+    """Whether a module call may be a semantic kernel: a custom module (not torch.nn's own,
+    which are builtins: `is_builtin_leaf`) without submodules. Whether it is one is read off
+    its ops (`semantic_function`), never off its name."""
+    return not has_submodules and not qualname.startswith("torch.")
 
 
-def semantic_is_one_op(ops: int, anchors: int) -> bool:
-    """Whether a semantic module's (or kernel file's) body of `ops` logical ops, `anchors` of
-    them anchors, counts as one op: small and without a matmul, conv or other anchor."""
-    return anchors == 0 and 0 < ops <= SEMANTIC_MAX_OPS
+def semantic_is_one_op(tokens: list[str] | tuple[str, ...], anchors: int) -> bool:
+    """Whether a body of logical ops counts as one op (`semantic_function` names it)."""
+    return semantic_function(tokens, anchors) is not None
 
 
 # -- Op-set coverage (the verifier): every compute op of the original must appear among the

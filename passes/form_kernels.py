@@ -8,10 +8,11 @@ Rules:
 - A call of a torch.nn builtin leaf module (nn.Linear, nn.Conv2d, nn.LSTM …: no submodules)
   is one semantic kernel, however many aten ops it lowers to. A builtin that computes nothing
   (nn.Flatten, nn.Dropout, nn.Identity) is plumbing.
-- A small custom module without submodules that computes one named function (RMSNorm,
-  tanh-GELU, SiLU, RoPE …) is one semantic kernel: the rule, its name tokens and its op budget
-  are `hdecomp_ir.policy`'s (`is_semantic_module`, `semantic_is_one_op`), which the verifier
-  applies to the kernel file too. A larger one, or one that runs an anchor, is split op by op.
+- A custom module without submodules whose class is named after one function (RMSNorm,
+  tanh-GELU, SiLU, RoPE …: `is_semantic_class_name`, a naming preference) is one semantic
+  kernel when its ops compute one function of the policy's table (`semantic_function`: the
+  ops it may use and its op budget), the rule the verifier applies to the kernel file, which
+  it judges by its ops alone. Otherwise it is split op by op.
 - Any other compute op is a kernel of its own.
 - `getitem` nodes that unpack a kernel's multi-output op belong to that kernel.
 """
@@ -23,8 +24,8 @@ from torch import fx
 from torch.utils import _pytree as pytree
 
 from hdecomp_ir.ir import IR, Component
-from hdecomp_ir.policy import counts_as_op, is_anchor, is_builtin_leaf, is_semantic_module, \
-    semantic_is_one_op
+from hdecomp_ir.policy import counts_as_op, is_anchor, is_builtin_leaf, is_semantic_class_name, \
+    is_semantic_module, op_token, semantic_is_one_op
 from hdecomp_ir.spec import Level
 
 # Containers are structure, not computation.
@@ -49,20 +50,25 @@ def _module_call(ir: IR, node: fx.Node) -> tuple[Call, bool] | None:
             continue
         if is_builtin_leaf(mod):
             return (key, path, qual), True
-        if is_semantic_module(qual, has_submodules=any(True for _ in mod.children())):
+        if is_semantic_module(qual, has_submodules=any(True for _ in mod.children())) and \
+                is_semantic_class_name(cls_name):
             return (key, path, qual), False
     return None
 
 
 def _within_budget(ir: IR, key: str) -> bool:
     """Whether a semantic module call counts as one op by the rule the verifier applies to the
-    kernel file made of it (`semantic_is_one_op`), counting its nodes the way the verifier
-    counts calls. Weight operands are counted whether parameter or buffer: where the two
+    kernel file made of it (`semantic_is_one_op` on its ops), counting its nodes the way the
+    verifier counts calls. Weight operands are counted whether parameter or buffer: where the two
     differ this counts more, never fewer."""
-    ops = anchors = 0
+    tokens: list[str] = []
+    anchors = 0
     for node in ir.ops:
-        if key not in (node.meta.get("nn_module_stack") or {}) or node in ir.weight_derived:
-            continue  # values computed from weights alone are no op of their own
+        if key not in (node.meta.get("nn_module_stack") or {}):
+            continue
+        if node in ir.weight_derived and not is_anchor(ir.info(node)):
+            continue  # values computed from weights alone are no op of their own, but a
+            # matmul between weights is (the verifier counts it: merged linear layers)
         operands = [a for a in pytree.tree_leaves((node.args, node.kwargs)) if isinstance(a, fx.Node)]
         reads_weight = any(ir.is_weight(a) or a in ir.weight_derived for a in operands)
         tensors = sum(1 for a in operands
@@ -71,9 +77,9 @@ def _within_budget(ir: IR, key: str) -> bool:
         info = ir.info(node)
         if counts_as_op(info.kind, reads_weight=reads_weight, tensor_operands=tensors,
                         is_view=is_view):
-            ops += 1
+            tokens.append(op_token(info.name, reads_weight=reads_weight))
             anchors += int(is_anchor(info))
-    return semantic_is_one_op(ops, anchors)
+    return semantic_is_one_op(tokens, anchors)
 
 
 def _semantic_call(ir: IR, node: fx.Node, budget: dict[str, bool]) -> Call | None:

@@ -14,8 +14,8 @@ import pytest
 
 from hdecomp_ir.ir import snake_case
 from hdecomp_ir.policy import (SEMANTIC_MAX_OPS, OpKind, arith_is_compute, counts_as_op,
-                               is_compute_in_parent, is_semantic_class_name, is_semantic_file_name,
-                               is_semantic_module, semantic_is_one_op)
+                               is_builtin_leaf, is_compute_in_parent, is_semantic_class_name,
+                               is_semantic_module, semantic_function, semantic_is_one_op)
 
 SEMANTIC_CLASSES = ["RMSNorm", "LayerNorm2d", "GroupNormAct", "L2Norm", "ScaleNorm", "NewGELU",
                     "QuickGELU", "SiLU", "Swish", "HardSwish", "Mish", "RotaryEmbedding", "RoPE",
@@ -26,11 +26,8 @@ OTHER_CLASSES = ["Block", "BatchNorm", "InstanceNorm", "LayerScale", "ELU", "Log
 
 
 @pytest.mark.parametrize("name", SEMANTIC_CLASSES)
-def test_semantic_class_stays_semantic_as_a_file_name(name: str) -> None:
+def test_generator_names_semantic_classes(name: str) -> None:
     assert is_semantic_class_name(name)
-    # A kernel file is named after the snake case of its class plus the workload.
-    assert is_semantic_file_name(f"{snake_case(name)}_1024_fp32")
-    assert is_semantic_file_name(snake_case(name))
 
 
 @pytest.mark.parametrize("name", OTHER_CLASSES)
@@ -38,18 +35,60 @@ def test_other_names_are_not_semantic(name: str) -> None:
     assert not is_semantic_class_name(name)
 
 
-def test_semantic_module_is_a_custom_leaf() -> None:
+def test_semantic_module_is_a_custom_leaf_whatever_its_name() -> None:
     assert is_semantic_module("model.RMSNorm", has_submodules=False)
+    assert is_semantic_module("model.Normalize", has_submodules=False)
     assert not is_semantic_module("model.RMSNorm", has_submodules=True)
     assert not is_semantic_module("torch.nn.modules.activation.GELU", has_submodules=False)
-    assert not is_semantic_module("model.Outer.Block", has_submodules=False)
 
 
-def test_semantic_budget_and_anchors() -> None:
-    assert semantic_is_one_op(SEMANTIC_MAX_OPS, 0)
-    assert not semantic_is_one_op(SEMANTIC_MAX_OPS + 1, 0)
-    assert not semantic_is_one_op(3, 1)
-    assert not semantic_is_one_op(0, 0)
+@pytest.mark.parametrize("tokens, anchors, function", [
+    (["pow", "mean", "rsqrt", "mul", "mul@w"], 0, "rms_norm"),
+    (["mean", "sub", "pow", "mean", "rsqrt", "mul", "mul@w", "add@w"], 0, "layer_norm"),
+    (["var", "sub", "rsqrt", "mul", "mul@w", "add@w"], 0, "layer_norm"),
+    (["mul@w", "norm", "clamp", "div"], 0, "scale_norm"),
+    (["erf", "mul"], 0, "gelu_erf"),
+    (["pow", "add", "tanh", "mul"], 0, "gelu_tanh"),
+    (["sigmoid", "mul"], 0, "quick_gelu"),
+    (["exp", "sum", "div"], 0, "softmax"),
+    (["mul", "mul", "add"], 0, "rope"),
+    (["sub", "pow", "mean"], 0, "mse_loss"),
+    (["matmul", "add@w"], 1, "linear"),
+    (["relu"], 0, "relu"),
+])
+def test_semantic_functions_are_recognised_on_their_ops(tokens: list[str], anchors: int,
+                                                        function: str) -> None:
+    assert semantic_function(tokens, anchors) == function
+
+
+@pytest.mark.parametrize("tokens, anchors", [
+    (["nn.Linear", "gelu", "nn.Linear"], 2),        # a layer in a kernel named rms_norm
+    (["matmul", "add"], 1),                          # a residual add folded into a matmul
+    (["matmul", "matmul"], 2),                       # x @ (w1 @ w2)
+    (["pow", "mean", "rsqrt", "mul", "relu"], 0),    # an op no norm uses
+    (["exp", "sum", "div"] * 3, 0),                  # over the budget
+    ([], 0),
+])
+def test_other_op_bodies_are_no_semantic_function(tokens: list[str], anchors: int) -> None:
+    assert semantic_function(tokens, anchors) is None
+    assert not semantic_is_one_op(tokens, anchors)
+    assert len(tokens) <= 3 * SEMANTIC_MAX_OPS
+
+
+def test_builtin_leaf_by_class_identity() -> None:
+    import torch.nn as nn
+    from torch.nn.utils.parametrizations import weight_norm
+
+    class Lookalike(nn.Linear):
+        def forward(self, x):  # type: ignore[override]
+            return super().forward(x).relu()
+
+    Lookalike.__module__, Lookalike.__qualname__ = "torch.nn.modules.linear", "Linear"
+    fake = Lookalike(2, 2)
+    fake.parametrizations = nn.ModuleDict()
+    assert is_builtin_leaf(nn.Linear(2, 2)) and is_builtin_leaf(weight_norm(nn.Linear(2, 2)))
+    assert not is_builtin_leaf(fake)
+    assert not is_builtin_leaf(nn.MultiheadAttention(4, 2))  # submodules: counted by its ops
 
 
 def test_arithmetic_in_a_parent_is_plumbing_unless_it_reads_a_weight() -> None:

@@ -271,8 +271,8 @@ class StepVerifier:
         rtol_default, atol_default = tolerance_for(input_dtypes)
         rtol = opts.rtol if opts.rtol is not None else rtol_default
         atol = opts.atol if opts.atol is not None else atol_default
-        children = {rel: {"file": rel, "level": c.level.label if c.level is not None else None,
-                          "semantic": c.semantic} for rel, c in static.children.items()}
+        children = {rel: {"file": rel, "level": c.level.label if c.level is not None else None}
+                    for rel, c in static.children.items()}
         map_file = relative_name(step.weight_map_path, step.step_dir) if step.weight_map_path else ""
         spec = {"refactored": str(step.refactored), "original": str(step.original),
                 "step_dir": str(step.step_dir), "children_dir": str(step.children_dir),

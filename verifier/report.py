@@ -46,7 +46,8 @@ STATIC_RULES = {
 RUNTIME_RULES = {
     "compute_outside_child": "a compute op ran outside every child module",
     "parameter_outside_child": "a child's parameter was used outside the child",
-    "escape_to_python": "tensor values left torch outside a child (tolist, item, numpy)",
+    "escape_to_python": "tensor values left torch (tolist, item, numpy) outside a child, or "
+                        "activation values inside one",
     "kernel_not_single_op": "a kernel child performs more than one logical op",
     "fusion_op_count": "a fusion child performs more than 5 ops",
     "wraps_original": "one child performs all of the original's ops",

@@ -104,6 +104,11 @@ EXPECTED_REASONS = {
     "symlink_child": "forbidden_file",
     "child_shadows_module": "forbidden_file",
     # -- issue 12: arithmetic policy and kernel honesty
+    "semantic_file_name_norm_act_kernel": "kernel_not_single_op",  # rms_norm_8_fp32.py: norm+silu+tanh
+    "multihead_attention_kernel": "kernel_not_single_op",     # nn.MultiheadAttention: its 5 ops
+    "fake_parametrized_linear_kernel": "kernel_not_single_op",  # nn.Linear subclass + relu
+    "tolist_compute_in_kernel": "escape_to_python",           # relu in Python on .tolist()
+    "precombined_weights_kernel": "kernel_not_single_op",     # x @ (w_up @ w_down).t()
     "attention_scores_by_products": "compute_outside_child",  # q*k broadcast + slice sums
     "softmax_normalised_in_parent": "compute_outside_child",  # e / sum(e), exp and sum in children
     "rope_rotation_in_parent": "compute_outside_child",     # h*cos + rot(h)*sin, tables from a child

@@ -2,11 +2,12 @@
 
 - `Scope` keeps a stack of frames pushed by module forward hooks: a CHILD frame for each call of
   a module whose class comes from children/, BUILTIN frames for torch.nn leaf modules and
-  SEMANTIC frames for custom modules named after one function (RMSNorm …) inside a child.
+  SEMANTIC frames for custom modules without submodules inside a child.
 - `OpCounter` (a TorchFunctionMode) counts logical ops per child call: a builtin leaf module is
-  one op, a valid semantic module is one op, otherwise each call `counts_as_op` says is one.
-  Which modules are semantic, their op budget and what counts are `hdecomp_ir.policy`'s rules,
-  the ones the generator applies.
+  one op, a module or kernel whose ops compute one function of the policy's table
+  (`semantic_function`: a norm, a GELU, a softmax … recognised on its ops, never by its name)
+  is one op, otherwise each call `counts_as_op` says is one. What counts and the table are
+  `hdecomp_ir.policy`'s rules, the ones the generator applies.
 - `RefactoredGuard` (a TorchDispatchMode) judges every aten op that runs outside all CHILD
   frames against the op table, whatever Python syntax produced it, and notes random ops.
 - `OriginalRecorder` (a TorchDispatchMode) notes which parameters the original's forward reads,
@@ -34,11 +35,13 @@ from torch.utils._pytree import tree_leaves
 
 from hdecomp_ir.policy import (CONSTANT_FACTORY_NAMES, OpKind, counts_as_op, is_anchor, is_builtin_leaf,
                                is_compute_in_parent, is_semantic_module, op_info,
-                               semantic_is_one_op)
+                               COMPOSITE_FUNCTIONS, op_token, semantic_function)
 from verifier.static.classify import (ESCAPE_NAMES, callable_name, info_for_callable,
                                       is_view_callable)
 
 CHILD, BUILTIN, SEMANTIC = "child", "builtin", "semantic"
+# Inside a child, Python's number conversions take values out too (`float(y[i])`).
+CHILD_ESCAPE_NAMES = ESCAPE_NAMES | {"__float__", "__int__", "__complex__"}
 FINGERPRINT_SAMPLES = 32
 
 
@@ -51,8 +54,9 @@ class Frame:
     cls: str
     file: str | None = None
     level: str | None = None
-    semantic: bool = False
     ops: list[str] = field(default_factory=list)
+    # `ops` as `semantic_function` reads them (`op_token`: arithmetic on a weight marked)
+    tokens: list[str] = field(default_factory=list)
     anchors: int = 0
     compute_seen: bool = False
     anchor_seen: bool = False
@@ -123,20 +127,25 @@ class Scope:
         if frame.kind == BUILTIN:
             if frame.compute_seen and parent is not None:
                 parent.ops.append(frame.cls)
+                parent.tokens.append(frame.cls)
                 parent.anchors += int(frame.anchor_seen)
         elif frame.kind == SEMANTIC:
             if parent is not None:
-                if semantic_is_one_op(len(frame.ops), frame.anchors):
-                    parent.ops.append(frame.cls)
+                function = semantic_function(frame.tokens, frame.anchors)
+                if function is not None and len(frame.tokens) > 1:
+                    parent.ops.append(function)
+                    parent.tokens.append(function)
                 else:
                     parent.ops.extend(frame.ops)
-                    parent.anchors += frame.anchors
+                    parent.tokens.extend(frame.tokens)
+                parent.anchors += frame.anchors
         elif frame.kind == CHILD:
             if self.child_depth == 0:
                 self.mark_returned(leaves_of(output))
-            # A kernel named after one function (rms_norm, gelu) is one op; a fusion's ops count.
-            semantic_ok = frame.semantic and frame.level == "kernel" and \
-                semantic_is_one_op(len(frame.ops), frame.anchors)
+            # A kernel is one op, or one function of the policy's table recognised on its ops
+            # (whatever the file is called); a fusion's ops count.
+            semantic_ok = frame.level == "kernel" and \
+                semantic_function(frame.tokens, frame.anchors) is not None
             count = 1 if semantic_ok else len(frame.ops)
             self.calls.append(ChildCall(frame.name, frame.file, frame.level, len(self.calls),
                                         list(frame.ops), count))
@@ -175,9 +184,14 @@ class Scope:
         frame = self.innermost()
         if frame is None:
             return
-        if self.weight_only(args, kwargs):
-            return
         info = info_for_callable(func)
+        if self.weight_only(args, kwargs):
+            # Input-independent preprocessing of weights (-exp(A_log), mask == 0) is no op of
+            # its own, but a matmul or conv between weights is: `x @ (w1 @ w2)` is two linear
+            # layers merged into one kernel.
+            if frame.kind == BUILTIN or info is None or not is_anchor(info) or \
+                    info.kind is not OpKind.COMPUTE:
+                return
         if frame.kind == BUILTIN:
             if info is not None and info.kind is OpKind.COMPUTE:
                 frame.compute_seen = True
@@ -185,16 +199,24 @@ class Scope:
             return
         if info is None:
             return
+        composite = COMPOSITE_FUNCTIONS.get(callable_name(func))
+        if composite is not None:
+            # One call that runs several ops out of the mode's sight: count what it performs.
+            frame.ops.extend(composite)
+            frame.tokens.extend(composite)
+            frame.anchors += sum(1 for name in composite if name in ("linear", "bmm"))
+            return
+        tensors = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+        on_weight = any(storage_key(t) in self.param_keys for t in tensors)
         if info.kind is not OpKind.COMPUTE:
             # Plumbing and scaling by a constant are free; arithmetic between two tensors, and
             # any data-moving op on a weight (cat with a cls token), is an op of this child.
-            tensors = [a for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
-            on_weight = any(storage_key(t) in self.param_keys for t in tensors)
             is_view = info.kind is OpKind.PLUMBING and on_weight and is_view_callable(func)
             if not counts_as_op(info.kind, reads_weight=on_weight, is_view=is_view,
                                 tensor_operands=sum(1 for t in tensors if t.dim() > 0)):
                 return
         frame.ops.append(info.name)
+        frame.tokens.append(op_token(info.name, reads_weight=on_weight))
         frame.anchors += int(is_anchor(info))
 
 
@@ -224,8 +246,7 @@ def _hook(module: torch.nn.Module, scope: Scope, template: Frame) -> list[Any]:
     stack: list[Frame] = []
 
     def pre(mod: torch.nn.Module, args: Any) -> None:
-        frame = Frame(template.kind, template.name, template.cls, template.file, template.level,
-                      template.semantic)
+        frame = Frame(template.kind, template.name, template.cls, template.file, template.level)
         stack.append(frame)
         scope.push(frame)
 
@@ -245,6 +266,8 @@ def frame_for(name: str, module: torch.nn.Module, inside_child: bool) -> Frame |
     if is_builtin_leaf(module):
         return Frame(BUILTIN, name, f"nn.{cls}")
     qualname = f"{type(module).__module__}.{type(module).__qualname__}"
+    # Any custom module without submodules: whether its ops make one function is read off
+    # them when it returns (`Scope.pop`).
     if is_semantic_module(qualname, has_submodules=any(True for _ in module.children())):
         return Frame(SEMANTIC, name, cls)
     return None
@@ -253,10 +276,14 @@ def frame_for(name: str, module: torch.nn.Module, inside_child: bool) -> Frame |
 class OpCounter(TorchFunctionMode):
     """Counts logical ops inside frames; outside children it flags escapes to Python."""
 
-    def __init__(self, scope: Scope, on_escape: Callable[[str], None] | None = None) -> None:
+    def __init__(self, scope: Scope, on_escape: Callable[[str], None] | None = None,
+                 on_child_escape: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self.scope = scope
         self.on_escape = on_escape
+        # Inside a child: floating-point values taken out to Python (`.tolist()`, `.item()`)
+        # are computed on where no counter sees it, then put back as a "constant".
+        self.on_child_escape = on_child_escape
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -266,12 +293,24 @@ class OpCounter(TorchFunctionMode):
             name = callable_name(func)
             if name in ESCAPE_NAMES:
                 self.on_escape(name)
+        elif self.scope.child_depth > 0 and self.on_child_escape is not None:
+            name = callable_name(func)
+            if name in CHILD_ESCAPE_NAMES and self._escapes_values(args):
+                self.on_child_escape(name)
         self.scope.count_call(func, args, kwargs)
         weight_only = self.scope.weight_only(args, kwargs)
         out = func(*args, **kwargs)
         if weight_only:
             self.scope.note_weight_values(out)
         return out
+
+
+    def _escapes_values(self, args: tuple) -> bool:
+        """Whether an escape call takes activation values out: a floating-point tensor that is
+        not a weight (integer lengths and indices for packing are honest)."""
+        tensors = [a for a in tree_leaves(args) if isinstance(a, torch.Tensor)]
+        return any(t.is_floating_point() and storage_key(t) not in self.scope.weight_keys
+                   for t in tensors)
 
 
 def storage_key(tensor: torch.Tensor) -> int | None:

@@ -498,7 +498,7 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
             if path in children:
                 info = children[path]
                 return Frame(CHILD, name or "<root>", type(mod).__name__, info["file"],
-                             info["level"], info["semantic"])
+                             info["level"])
             return None
         return frame_for(name, mod, True)
 
@@ -511,7 +511,9 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
     guard = RefactoredGuard(scope, param_keys, roots)
     counter = OpCounter(scope, on_escape=lambda name: guard.report(
         "escape_to_python", name, f"`.{name}()` outside a child takes tensor values out of torch, "
-        "where the verifier cannot see what is computed"))
+        "where the verifier cannot see what is computed"), on_child_escape=lambda name: guard.report(
+        "escape_to_python", name, f"`.{name}()` inside a child takes activation values out of "
+        "torch, where no op is counted: compute on tensors (a kernel is one op of torch)"))
     child_fps: list[dict[str, Any]] = []
     trials = []
     for index, seed in enumerate(job["seeds"]):

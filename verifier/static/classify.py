@@ -4,8 +4,8 @@ The static checker sees source names (`torch.relu`, `x.view`), the torch-functio
 Python callables (`Tensor.__matmul__`, a property getter) and the dispatch mode sees aten
 overloads. All three end in `op_info` / `name_kind`; this module only normalises names and adds
 the few things the op table does not classify because they are not ops at all: metadata queries
-(`x.size()`, `torch.finfo`). Which names are semantic kernels is the op table's rule too
-(`hdecomp_ir.policy.is_semantic_class_name`, `is_semantic_file_name`).
+(`x.size()`, `torch.finfo`). Which kernels compute one named function is the op table's rule
+too, read off their traced ops (`hdecomp_ir.policy.semantic_function`), never off names.
 """
 
 from __future__ import annotations

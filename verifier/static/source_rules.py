@@ -37,7 +37,6 @@ from typing import Any
 
 import libcst as cst
 
-from hdecomp_ir.policy import is_semantic_file_name
 from hdecomp_ir.spec import Level
 from verifier.report import Violation
 from verifier.static.allowlist import is_stdlib_or_installed
@@ -58,11 +57,10 @@ class ChildFile:
     stem: str
     level: Level | None
     component: str | None
-    semantic: bool
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.rel, "level": self.level.label if self.level is not None else None,
-                "component": self.component, "semantic": self.semantic}
+                "component": self.component}
 
 
 @dataclass
@@ -134,9 +132,8 @@ def check_sources(original: Path, refactored: Path, children_dir: Path,
             continue
         source = _read(path, rel, report)
         level, component, has_header = read_header(source)
-        report.children[rel] = ChildFile(path, rel, path.stem, level, component,
-                                         is_semantic_file_name(path.stem) or
-                                         is_semantic_file_name(component or ""))
+        # No name says what a kernel computes: its ops do, at run time (`semantic_function`).
+        report.children[rel] = ChildFile(path, rel, path.stem, level, component)
         child = ChildChecker(rel, source, child_stems=stems, original_stem=original.stem,
                              is_child=True, package=package)
         child.run(original_code)

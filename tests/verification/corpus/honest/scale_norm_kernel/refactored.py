@@ -1,0 +1,28 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "children"))
+
+import torch
+import torch.nn as nn
+
+from linear_8x8_fp32 import Model as Linear
+from scale_norm_8_fp32 import Model as ScaleNorm
+
+
+class RefactoredModel(nn.Module):
+    def __init__(self, d=8):
+        super().__init__()
+        self.norm = ScaleNorm(d)
+        self.fc = Linear(d, d)
+
+    def forward(self, x):
+        return self.fc(self.norm(x))
+
+
+def get_inputs():
+    return [torch.randn(2, 4, 8)]
+
+
+def get_init_inputs():
+    return [8]
