@@ -158,6 +158,9 @@ def op_info(target: Any) -> OpInfo:
     base = name.rstrip("_") if name.endswith("_") and not name.startswith("_") else name
     if isinstance(target, torch._ops.OpOverload) and target.is_view:
         return OpInfo(name, OpKind.PLUMBING, Pattern.INJECTIVE)
+    if base == "div" and getattr(target, "_overloadname", "").endswith("_mode"):
+        # floor or trunc division (`x // 1` is a floor): rounding is compute, not scaling
+        return OpInfo(base, OpKind.COMPUTE, Pattern.ELEMWISE)
     if base in ARITH_NAMES or name in ARITH_NAMES:
         return OpInfo(base, OpKind.ARITH, Pattern.ELEMWISE)
     if base in PLUMBING_NAMES:
@@ -292,6 +295,15 @@ CONSTANT_FACTORY_NAMES = frozenset({"zeros_like", "ones_like", "full_like", "emp
                                     "new_zeros", "new_ones", "new_full", "new_empty"})
 
 
+def is_plumbing_exponent(exponent: Any) -> bool:
+    """Whether `x ** exponent` may stay in a parent: a whole power of at least 1 given as a
+    Python number (`(pred - target) ** 2`). Fractional and negative powers are sqrt, rsqrt and
+    reciprocal in disguise."""
+    if isinstance(exponent, bool) or not isinstance(exponent, (int, float)):
+        return False
+    return float(exponent).is_integer() and exponent >= 1
+
+
 def arith_is_compute(*, reads_weight: bool, tensor_operands: int = 0, in_child: bool = False,
                      sole_workload: bool = False, multiplicative: bool = False,
                      activations: int = 0) -> bool:
@@ -329,7 +341,8 @@ def is_compute_in_parent(kind: OpKind, *, reads_weight: bool, name: str = "",
     Compute ops always, except two kinds of input-independent work and the spec's loss
     arithmetic: an op whose tensor operands are all constants, buffers or values built from
     those alone (`constant_inputs`: a causal mask `self.bias[:, :, :t, :t] == 0`, `torch.triu`
-    of ones) and `pow` by a Python number (`scalar_exponent`: `(pred - target) ** 2`).
+    of ones) and `pow` by a whole number (`scalar_exponent`, see `is_plumbing_exponent`:
+    `(pred - target) ** 2`).
     Arithmetic by `arith_is_compute` (`name` is the op's short name, `activations` as there);
     data movement only when it reads a weight (a cls token concatenated, masked_fill with a
     mask buffer). Callers that cannot see operands pass the defaults, which are the strict

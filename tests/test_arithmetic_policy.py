@@ -13,7 +13,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from hdecomp_ir.policy import OpKind, arith_is_compute, is_compute_in_parent
+from hdecomp_ir.policy import (OpKind, arith_is_compute, is_compute_in_parent,
+                               is_plumbing_exponent, op_info)
 from verifier.runtime.instrument import CHILD, Frame, RefactoredGuard, Scope, attach_hooks, storage_key
 
 
@@ -36,6 +37,13 @@ def test_pow_by_a_number_and_ops_on_constants_stay_plumbing() -> None:
                                     constant_inputs=True)
     assert is_compute_in_parent(OpKind.COMPUTE, reads_weight=True, name="eq",
                                 constant_inputs=True)
+
+
+def test_only_whole_powers_and_no_rounding_stay_plumbing() -> None:
+    assert is_plumbing_exponent(2) and is_plumbing_exponent(3.0)
+    assert not any(is_plumbing_exponent(e) for e in (0.5, -1, -0.5, 0, True, None))
+    assert op_info(torch.ops.aten.div.Tensor_mode).kind is OpKind.COMPUTE   # x // y
+    assert op_info(torch.ops.aten.div.Tensor).kind is OpKind.ARITH
 
 
 class _Child(nn.Module):
@@ -75,6 +83,10 @@ class _Parent(nn.Module):
             return x / x.sum(-1, keepdim=True).detach()
         if b == "pow":
             return (x - 1.0) ** 2
+        if b == "sqrt":
+            return x ** 0.5
+        if b == "floor":
+            return x // 1
         if b == "mask":
             t = x.shape[1]
             scores = x[..., :4]
@@ -121,6 +133,8 @@ def test_honest_parent_arithmetic_is_accepted(body: str) -> None:
     ("quotient", "compute_outside_child:div"),
     ("table", "compute_outside_child:mul"),     # a constant table is no mask: RoPE's cos/sin
     ("relu", "compute_outside_child:gt"),
+    ("sqrt", "compute_outside_child:pow"),       # a fractional power is a sqrt
+    ("floor", "compute_outside_child:floor_divide"),  # x // 1 is a floor
 ])
 def test_hidden_compute_is_flagged(body: str, expected: str) -> None:
     assert expected in _violations(body)

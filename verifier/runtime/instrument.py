@@ -33,8 +33,8 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from hdecomp_ir.policy import (CONSTANT_FACTORY_NAMES, OpKind, counts_as_op, is_anchor, is_builtin_leaf,
-                               is_compute_in_parent, is_semantic_module, op_info,
+from hdecomp_ir.policy import (CONSTANT_FACTORY_NAMES, OpKind, counts_as_op, is_anchor,
+                               is_builtin_leaf, is_compute_in_parent, is_plumbing_exponent, is_semantic_module, op_info,
                                COMPOSITE_FUNCTIONS, op_token, semantic_function)
 from verifier.static.classify import (ESCAPE_NAMES, callable_name, info_for_callable,
                                       is_view_callable)
@@ -449,8 +449,7 @@ class RefactoredGuard(TorchDispatchMode):
             # table (cos/sin, a buffer of scales) times an activation is a computation.
             constant = [c and (t.dim() == 0 or self._is_mask(t)) for t, c in zip(tensors, constant)]
         activations = sum(1 for t, c in zip(tensors, constant) if not c and t.dim() > 0)
-        scalar_exponent = len(args) >= 2 and isinstance(args[1], (int, float)) and \
-            not isinstance(args[1], bool)
+        scalar_exponent = len(args) >= 2 and is_plumbing_exponent(args[1])
         if not is_compute_in_parent(info.kind, reads_weight=param is not None, name=info.name,
                                     activations=activations,
                                     constant_inputs=bool(tensors) and all(constant),
