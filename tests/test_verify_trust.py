@@ -168,3 +168,32 @@ def test_selftest_reads_our_harness_not_the_files_print(mlp: Path, forward: str,
     results = {r.file: r for r in run_selftests(mlp, jobs=1, timeout=120)}
     assert results[GELU].status == "FAIL" and why in results[GELU].detail, results[GELU]
     assert all(r.status == "PASS" for f, r in results.items() if f != GELU)
+
+
+def test_composed_model_sees_no_original_key_or_checkout(mlp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The composition run loads agent-written files: in its namespace view the model it is
+    compared with (the root file, every level above the kernels, each step's original.py) reads
+    empty, and the result key and the checkout are not there. The probe adds 1.0 for every path it can read, so
+    it PASSes only when it finds nothing; with process isolation it finds them and FAILs, which
+    shows the probe looks."""
+    from verifier.runtime import isolation
+    from workflow.composition import check_composition
+
+    tree = json.loads((mlp / "decomposition_tree.json").read_text())
+    root_file = tree["nodes"]["root"]["path"]
+    probes = [mlp / root_file, mlp / "steps" / STEP / "original.py", signing.key_dir(),
+              Path(__file__).resolve(), MODELS / "tiny_mlp.py"]
+    signing.load_key()  # the key exists, so only the view can hide it
+    # A hidden file may still exist as an empty stand-in: what counts is reading its content.
+    forward = ("        import os\n"
+               f"        seen = sum(os.path.isfile(p) and os.path.getsize(p) > 0 or "
+               f"os.path.isdir(p) and len(os.listdir(p)) > 0 for p in {[str(p) for p in probes]!r})\n"
+               "        gelu = self.gelu(x) + float(seen)\n")
+    replace_in(mlp / GELU, GOOD_GELU, forward)
+    if isolation.mode() != isolation.NAMESPACE:
+        pytest.skip("namespaces are unavailable on this machine: only process isolation to test")
+    passed, detail = check_composition(mlp)
+    assert passed, detail
+    monkeypatch.setenv(isolation.ENV, isolation.PROCESS)
+    passed, detail = check_composition(mlp)
+    assert not passed, detail

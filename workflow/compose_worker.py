@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from hdecomp_ir.spec import BASE_SEED, REFACTORED_FILE, STEPS_DIR, WEIGHT_MAP_JSON
+from verifier.runtime import isolation
 
 
 def _load(path: Path, name: str) -> Any:
@@ -141,6 +142,19 @@ def run_composed(job: dict[str, Any], job_dir: Path) -> dict[str, Any]:
     tree = json.loads(Path(job["tree"]).read_text())
     weights = torch.load(job_dir / "weights.pt", weights_only=True)
     inputs = torch.load(job_dir / "inputs.pt", weights_only=True)
+    if job.get("isolation") == isolation.NAMESPACE:
+        # Everything this process needs of its own is read or imported by now; the component
+        # files it loads next are untrusted, so from here it sees the decomposition read-only
+        # without the model it is compared with (the parent's choice of what to hide), its job
+        # folder, and nothing of the user's (no result key, no checkout, no network).
+        import tensors.collect  # noqa: F401 - imported before the view hides the package
+
+        root = Path(job["view_root"])
+        root.mkdir()
+        isolation.enter(isolation.View(
+            refactored=None, children_dir=None, scratch=job_dir, root=root,
+            read_only=(out_dir,), writable=(job_dir,),
+            hidden=tuple(Path(p) for p in job.get("hidden", []))))
     used: list[str] = []
     torch.manual_seed(BASE_SEED)
     model = _compose(out_dir, tree, job["root"], weights, used).eval()

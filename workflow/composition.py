@@ -22,7 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL, TREE_JSON
+from hdecomp_ir.spec import (COMPOSITION_ATOL, COMPOSITION_RTOL, ORIGINAL_FILE, Level,
+                             STEPS_DIR, TREE_JSON)
+from verifier.runtime import isolation
 
 COMPOSITION_TIMEOUT_S = 1800.0
 
@@ -56,6 +58,15 @@ def _run_role(role: str, job_dir: Path, job: dict[str, Any], timeout: float) -> 
     if result.get("error"):
         return f"the {role} model raised {result['error']}"
     return ""
+
+
+def _originals(out_dir: Path) -> list[Path]:
+    """What the composed model must not see: every level above the kernels (the root model file
+    and the layer/fusion files, each an implementation of what the steps decompose) and every
+    step's original.py. It is built from level_0_kernel files and the steps' refactored files."""
+    hidden = [d for d in sorted(out_dir.glob("level_*")) if d.is_dir() and d.name != Level.KERNEL.folder]
+    hidden += sorted((out_dir / STEPS_DIR).glob(f"*/{ORIGINAL_FILE}"))
+    return hidden
 
 
 def check_composition(out_dir: Path, timeout: float = COMPOSITION_TIMEOUT_S) -> tuple[bool, str]:
@@ -95,7 +106,10 @@ def check_composition(out_dir: Path, timeout: float = COMPOSITION_TIMEOUT_S) -> 
             shutil.copyfile(orig_dir / name, comp_dir / name)
         shutil.rmtree(orig_dir)
         why = _run_role("composed", comp_dir, {"out_dir": str(out_dir), "tree": str(out_dir / TREE_JSON),
-                                               "root": root}, timeout)
+                                               "root": root, "isolation": isolation.mode(),
+                                               "view_root": str(Path(tmp) / "view"),
+                                               "hidden": [str(p) for p in _originals(out_dir)]},
+                        timeout)
         if why:
             return False, why
         try:

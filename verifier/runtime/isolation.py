@@ -76,10 +76,16 @@ class IsolationError(OSError):
 class View:
     """What the untrusted process may see, as host paths."""
 
-    refactored: Path
-    children_dir: Path
+    refactored: Path | None
+    children_dir: Path | None
     scratch: Path  # writable, empty, made by the trusted side for this job only
     root: Path  # an empty directory the tmpfs root is mounted on (host side, inside the job dir)
+    # Other callers (hdecomp verify's composition run) see further host paths at their own
+    # path: `read_only` folders or files, `writable` ones (their own job folder), and `hidden`
+    # paths inside those, replaced by an empty file or folder (the original model's files).
+    read_only: tuple[Path, ...] = ()
+    writable: tuple[Path, ...] = ()
+    hidden: tuple[Path, ...] = ()
 
 
 _libc: ctypes.CDLL | None = None
@@ -235,14 +241,28 @@ def enter(view: View, keep_fds: set[int] | None = None) -> None:
             target = root / "dev" / name
             target.touch()
             _mount(f"/dev/{name}", str(target), None, _MS_BIND)
-    step = root / VIEW_STEP.relative_to("/")
-    _bind(view.refactored, step / "refactored.py")
-    if view.children_dir.is_dir():
-        _bind(view.children_dir, step / "children")
-    _bind(view.scratch, root / VIEW_SCRATCH.relative_to("/"), writable=True)
+    # The private /tmp first: host paths under /tmp bound below must stay visible above it.
     tmp = root / "tmp"
     tmp.mkdir()
     _mount("hdecomp-tmp", str(tmp), "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64m,mode=1777")
+    step = root / VIEW_STEP.relative_to("/")
+    if view.refactored is not None:
+        _bind(view.refactored, step / "refactored.py")
+    if view.children_dir is not None and view.children_dir.is_dir():
+        _bind(view.children_dir, step / "children")
+    for path in view.read_only:
+        _bind(path, root / path.relative_to("/"))
+    for path in view.writable:
+        _bind(path, root / path.relative_to("/"), writable=True)
+    for path in view.hidden:
+        target = root / path.relative_to("/")
+        if path.is_dir():
+            _mount("hdecomp-hidden", str(target), "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_RDONLY,
+                   "size=4k,mode=0555")
+        elif path.exists():
+            _mount("/dev/null", str(target), None, _MS_BIND)
+            _mount(None, str(target), None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID)
+    _bind(view.scratch, root / VIEW_SCRATCH.relative_to("/"), writable=True)
     old = root / ".old"
     old.mkdir()
     number = _PIVOT_ROOT_NR.get(os.uname().machine)
