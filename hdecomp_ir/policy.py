@@ -432,8 +432,10 @@ SEMANTIC_FUNCTIONS: tuple[SemanticFunction, ...] = (
                      _ops("exp sum sub div amax max reciprocal mul"), 6),
     SemanticFunction("log_softmax", _any("logsumexp", "exp sum log"),
                      _ops("exp sum log sub amax max logsumexp"), 7),
+    # x * cos + rotate_half(x) * sin (the rotation's cat and neg are plumbing), or one complex
+    # product; small on purpose: two products and a sum are all RoPE does
     SemanticFunction("rope", _any("mul add", "mul sub"),
-                     _ops("mul add sub neg cos sin view_as_complex view_as_real"), 8),
+                     _ops("mul add sub neg cos sin view_as_complex view_as_real"), 4),
     SemanticFunction("mse_loss", _any("sub pow mean", "sub square mean", "sub mul mean",
                                       "sub pow sum", "sub square sum"),
                      _ops("sub pow square mul mean sum"), 4),
@@ -538,7 +540,7 @@ OP_FAMILIES: dict[str, tuple[str, ...]] = {
     "group_norm": ("group_norm", "native_group_norm", "nn.GroupNorm"),
     "batch_norm": ("batch_norm", "native_batch_norm", "_native_batch_norm_legit_no_training",
                    "nn.BatchNorm1d", "nn.BatchNorm2d", "nn.BatchNorm3d"),
-    "gelu": ("gelu", "nn.GELU"),
+    "gelu": ("gelu", "nn.GELU", "gelu_erf", "gelu_tanh"),  # the last: SEMANTIC_FUNCTIONS
     "silu": ("silu", "nn.SiLU"),
     "sigmoid": ("sigmoid", "nn.Sigmoid"),
     "tanh": ("tanh", "nn.Tanh"),
