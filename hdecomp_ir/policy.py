@@ -409,6 +409,7 @@ def _any(*sets: str) -> tuple[frozenset[str], ...]:
 
 
 _NORM_ARITH = "mul mul@w add add@w sub sub@w div div@w neg reciprocal clamp clamp_min pow square"
+# (a loss's target or class weights may be a weight or buffer of the kernel: `@w` variants)
 SEMANTIC_FUNCTIONS: tuple[SemanticFunction, ...] = (
     SemanticFunction("scale_norm", _any("norm", "linalg_vector_norm", "normalize"),
                      _ops("norm linalg_vector_norm normalize mul mul@w div clamp clamp_min "
@@ -438,16 +439,17 @@ SEMANTIC_FUNCTIONS: tuple[SemanticFunction, ...] = (
                      _ops("mul add sub neg cos sin view_as_complex view_as_real"), 4),
     SemanticFunction("mse_loss", _any("sub pow mean", "sub square mean", "sub mul mean",
                                       "sub pow sum", "sub square sum"),
-                     _ops("sub pow square mul mean sum"), 4),
+                     _ops("sub sub@w pow square mul mean sum"), 4),
     SemanticFunction("hinge_loss", _any("clamp mean", "clamp_min mean", "relu mean",
                                         "clamp sum", "clamp_min sum", "relu sum"),
-                     _ops("mul sub clamp clamp_min relu mean sum"), 4),
+                     _ops("mul mul@w sub clamp clamp_min relu mean sum"), 4),
     SemanticFunction("kl_div", _any("log sum", "log mean", "xlogy sum", "xlogy mean",
                                     "log_softmax sum", "log_softmax mean"),
-                     _ops("log log_softmax softmax exp xlogy sub mul sum mean div"), 7),
+                     _ops("log log_softmax softmax exp xlogy sub mul mul@w sum mean div"), 7),
     SemanticFunction("cross_entropy", _any("log_softmax mean", "log_softmax sum",
                                            "logsumexp mean", "exp sum log mean"),
-                     _ops("log_softmax logsumexp exp sum log sub mul mean amax max nll_loss"), 7),
+                     _ops("log_softmax logsumexp exp sum log sub mul mul@w mean amax max "
+                          "nll_loss"), 7),
     SemanticFunction("linear", _any("matmul", "mm", "bmm", "linear", "einsum"),
                      _ops("matmul mm bmm linear einsum add@w"), 2, anchors=1),
 )
