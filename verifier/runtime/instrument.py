@@ -359,6 +359,7 @@ class RefactoredGuard(TorchDispatchMode):
         self.derived: dict[int, str] = {}
         self.constant: set[int] = set(scope.weight_keys) - set(param_keys)
         self._held: list[torch.Tensor] = []
+        self._names: dict[Any, str] = {}   # op name per overload: _follow runs on every op
 
     def report(self, rule: str, op: str, message: str) -> None:
         file, line, text = source_location(self.roots)
@@ -402,7 +403,9 @@ class RefactoredGuard(TorchDispatchMode):
     def _follow(self, func: Any, tensors: list[torch.Tensor], keys: list[int | None],
                 out: Any) -> None:
         """Propagate provenance to an op's outputs (and to an in-place op's destination)."""
-        name = op_info(func).name
+        name = self._names.get(func)
+        if name is None:
+            name = self._names[func] = op_info(func).name
         origins = [self._origin(k) for k in keys]
         mark: str | None = None                         # an activation
         if torch.Tag.nondeterministic_seeded in func.tags:
