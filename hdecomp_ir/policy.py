@@ -465,10 +465,16 @@ COMPOSITE_FUNCTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# aten names the generator's trace has for what the verifier's function mode calls otherwise
+_TOKEN_ALIASES = {"_softmax": "softmax", "_log_softmax": "log_softmax", "addmm": "linear",
+                  "true_divide": "div"}
+
+
 def op_token(name: str, *, reads_weight: bool) -> str:
     """How `semantic_function` sees one logical op: its base name, `@w` when it reads a weight
     (only arithmetic on a weight carries it: a compute op is named by what it computes)."""
     base = _base_name(name)
+    base = _TOKEN_ALIASES.get(base, base)
     return base + WEIGHT_SUFFIX if reads_weight and base in ARITH_NAMES else base
 
 
