@@ -197,3 +197,25 @@ def test_composed_model_sees_no_original_key_or_checkout(mlp: Path, monkeypatch:
     monkeypatch.setenv(isolation.ENV, isolation.PROCESS)
     passed, detail = check_composition(mlp)
     assert not passed, detail
+
+
+def test_selftest_worker_sees_no_result_key(mlp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Component files run in the self-test worker's namespace view: the result key is not there.
+    The probe returns a second output when it can read the key, which fails the shape check; with
+    process isolation it can, which shows the probe looks."""
+    from verifier.runtime import isolation
+
+    signing.load_key()
+    key = signing.key_dir()
+    forward = ("        import os\n"
+               f"        if os.path.isdir({str(key)!r}) and os.listdir({str(key)!r}):\n"
+               "            return self.gelu(x), self.gelu(x)\n"
+               "        gelu = self.gelu(x)\n")
+    replace_in(mlp / GELU, GOOD_GELU, forward)
+    if isolation.mode() != isolation.NAMESPACE:
+        pytest.skip("namespaces are unavailable on this machine: only process isolation to test")
+    results = {r.file: r for r in run_selftests(mlp, [GELU], jobs=1, timeout=120)}
+    assert results[GELU].status == "PASS", results[GELU]
+    monkeypatch.setenv(isolation.ENV, isolation.PROCESS)
+    results = {r.file: r for r in run_selftests(mlp, [GELU], jobs=1, timeout=120)}
+    assert results[GELU].status == "FAIL", results[GELU]

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hdecomp_ir.spec import TEST_RESULTS_JSON, VERIFICATION_DIR, Level
+from verifier.runtime import isolation
+from workflow.selftest_worker import VIEW_ENV
 
 DEFAULT_FILE_TIMEOUT_S = 600.0
 
@@ -125,10 +127,10 @@ def judge_outputs(saved: Path, source: Path, expected: list[tuple[int, ...]] | N
     actual = [tuple(t.shape) for t in leaves]
     # Both must hold: the file's own claim, in return order, and the shapes the tree records
     # for this file (the tree keys them by output name, in graph order, not return order).
-    if literal is not None and actual != [tuple(s) for s in literal]:
-        return f"output shapes {actual} != get_expected_output_shape() {literal}"
     if expected is not None and sorted(actual) != sorted(tuple(s) for s in expected):
         return f"output shapes {actual} != the tree's {[tuple(s) for s in expected]}"
+    if literal is not None and actual != [tuple(s) for s in literal]:
+        return f"output shapes {actual} != get_expected_output_shape() {literal}"
     return ""
 
 
@@ -144,6 +146,11 @@ def _run_chunk(out_dir: Path, files: list[str], timeout: float, work: Path, tag:
         results.touch()
         env = dict(os.environ)
         env.setdefault("OMP_NUM_THREADS", "1")
+        # The component files are agent-written: the worker sees the decomposition read-only and
+        # its results folder, not the result key or the checkout (namespaces permitting).
+        env[VIEW_ENV] = json.dumps({"isolation": isolation.mode(), "read_only": [str(out_dir)],
+                                    "writable": [str(work)],
+                                    "root": str(work / f"view-{tag}-{attempt}")})
         proc = subprocess.Popen(
             [sys.executable, "-m", "workflow.selftest_worker", str(results),
              *[str(Path(out_dir) / f) for f in remaining]],

@@ -66,9 +66,36 @@ def run_one(path: str, outputs: str) -> dict:
             "stdout": out.getvalue()[-4000:], "stderr": err.getvalue()[-4000:]}
 
 
+# JSON from the parent: {"isolation", "read_only", "writable", "root"} (see _enter_view).
+VIEW_ENV = "HDECOMP_SELFTEST_VIEW"
+
+
+def _enter_view() -> None:
+    """Enter the namespace view the parent asked for, before the first component file runs."""
+    from pathlib import Path
+
+    from verifier.runtime import isolation
+
+    spec = json.loads(os.environ.pop(VIEW_ENV, "") or "{}")
+    if spec.get("isolation") != isolation.NAMESPACE:
+        return
+    cwd = os.getcwd()
+    root = Path(spec["root"])
+    root.mkdir()
+    writable = tuple(Path(p) for p in spec["writable"])
+    isolation.enter(isolation.View(refactored=None, children_dir=None, scratch=writable[0],
+                                   root=root, read_only=tuple(Path(p) for p in spec["read_only"]),
+                                   writable=writable))
+    os.chdir(cwd)
+
+
 def main(argv: list[str]) -> int:
     results, files = argv[0], argv[1:]
     import torch  # noqa: F401 - imported once, before the first file
+
+    from workflow.compose_worker import flatten  # noqa: F401 - imported before the view hides it
+
+    _enter_view()
     with open(results, "a") as fh:
         for index, path in enumerate(files):
             fh.write(json.dumps({"start": path}) + "\n")
