@@ -143,7 +143,9 @@ class IR:
         constants included, which is stricter than the verifier: a product with a constant mask
         goes into a kernel."""
         count = 0
-        for arg in node.all_input_nodes:
+        operands: list[fx.Node] = []  # with repeats: `x * x` multiplies two activations
+        fx.node.map_arg((node.args, node.kwargs), operands.append)
+        for arg in operands:
             if self.is_weight(arg) or arg in self.weight_derived:
                 continue
             val = arg.meta.get("val")
