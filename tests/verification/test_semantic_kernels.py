@@ -128,3 +128,15 @@ def test_activation_values_taken_to_python_are_an_escape() -> None:
     _, _, escapes = _count(_Fn(lambda m, x: x * int(torch.tensor(3).item()) * m.g.item()),
                            torch.randn(2, 4, 8))
     assert escapes == []
+
+
+def test_weights_combined_as_the_original_does_are_honest() -> None:
+    from verifier.judge.verdict import _combines_weights_as_original
+
+    count, ops, _ = _count(_Fn(lambda m, x: x @ (m.w1 + m.w2 @ m.w1).t()), torch.randn(2, 4, 8))
+    assert count == 2 and ops == ["matmul@w", "matmul"], ops
+    # LoRA's `w + b @ a` in the original: the kernel does what the model does
+    assert _combines_weights_as_original(ops, ["matmul@w", "matmul", "relu"])
+    # an original with two separate projections: the step merged two kernels into one
+    assert not _combines_weights_as_original(ops, ["matmul", "matmul"])
+    assert not _combines_weights_as_original(["matmul@w", "matmul", "relu"], ["matmul@w"])

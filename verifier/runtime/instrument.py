@@ -35,7 +35,7 @@ from torch.utils._pytree import tree_leaves
 
 from hdecomp_ir.policy import (CONSTANT_FACTORY_NAMES, OpKind, counts_as_op, is_anchor,
                                is_builtin_leaf, is_compute_in_parent, is_plumbing_exponent, is_semantic_module, op_info,
-                               COMPOSITE_FUNCTIONS, op_token, semantic_function)
+                               COMPOSITE_FUNCTIONS, WEIGHT_SUFFIX, op_token, semantic_function)
 from verifier.static.classify import (ESCAPE_NAMES, callable_name, info_for_callable,
                                       is_view_callable)
 
@@ -188,10 +188,16 @@ class Scope:
         if self.weight_only(args, kwargs):
             # Input-independent preprocessing of weights (-exp(A_log), mask == 0) is no op of
             # its own, but a matmul or conv between weights is: `x @ (w1 @ w2)` is two linear
-            # layers merged into one kernel.
+            # layers merged into one kernel. It is recorded as `<op>@w` (WEIGHT_SUFFIX), so the
+            # verdict can tell it from an anchor on activations (an original that combines
+            # weights itself, LoRA's `w + b @ a`, makes it honest).
             if frame.kind == BUILTIN or info is None or not is_anchor(info) or \
                     info.kind is not OpKind.COMPUTE:
                 return
+            frame.ops.append(info.name + WEIGHT_SUFFIX)
+            frame.tokens.append(info.name + WEIGHT_SUFFIX)
+            frame.anchors += 1
+            return
         if frame.kind == BUILTIN:
             if info is not None and info.kind is OpKind.COMPUTE:
                 frame.compute_seen = True
