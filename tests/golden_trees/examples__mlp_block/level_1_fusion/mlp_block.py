@@ -9,6 +9,7 @@ Instances: 1
 Operations: ['layer_norm', 'linear', 'gelu', 'linear']
 
 Input Shapes:
+  - x: [16, 128, 768] dtype=torch.float32
 
 Output Shapes:
   - output: [16, 128, 768] dtype=torch.float32

@@ -9,6 +9,7 @@ Instances: 1
 Operations: ['embedding', 'add', 'layer_norm', 'linear', 'matmul', 'masked_fill', 'softmax', 'matmul', 'linear', 'layer_norm', 'linear', 'gelu', 'linear', 'layer_norm', 'linear', 'matmul', 'masked_fill', 'softmax', 'matmul', 'linear', 'layer_norm', 'linear', 'gelu', 'linear', 'layer_norm', 'linear', 'matmul', 'masked_fill', 'softmax', 'matmul', 'linear', 'layer_norm', 'linear', 'gelu', 'linear', 'layer_norm', 'linear', 'matmul', 'masked_fill', 'softmax', 'matmul', 'linear', 'layer_norm', 'linear', 'gelu', 'linear', 'layer_norm', 'linear']
 
 Input Shapes:
+  - idx: [4, 128] dtype=torch.int64
 
 Output Shapes:
   - output: [4, 128, 8192] dtype=torch.float32

@@ -9,6 +9,7 @@ Instances: 1
 Operations: ['gelu']
 
 Input Shapes:
+  - x: [16, 65536] dtype=torch.float32
 
 Output Shapes:
   - output: [16, 65536] dtype=torch.float32

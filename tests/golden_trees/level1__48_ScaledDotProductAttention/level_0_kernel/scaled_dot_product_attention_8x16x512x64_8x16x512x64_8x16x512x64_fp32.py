@@ -9,6 +9,9 @@ Instances: 1
 Operations: ['scaled_dot_product_attention']
 
 Input Shapes:
+  - q: [8, 16, 512, 64] dtype=torch.float32
+  - k: [8, 16, 512, 64] dtype=torch.float32
+  - v: [8, 16, 512, 64] dtype=torch.float32
 
 Output Shapes:
   - output: [8, 16, 512, 64] dtype=torch.float32

@@ -9,6 +9,7 @@ Instances: 1
 Operations: ['conv2d', 'group_norm', 'tanh', 'hardswish', 'logsumexp']
 
 Input Shapes:
+  - x: [16, 16, 64, 64] dtype=torch.float32
 
 Output Shapes:
   - output: [16, 1, 62, 62] dtype=torch.float32

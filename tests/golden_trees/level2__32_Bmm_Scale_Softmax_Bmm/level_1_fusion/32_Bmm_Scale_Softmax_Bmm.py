@@ -9,6 +9,9 @@ Instances: 1
 Operations: ['bmm', 'softmax', 'bmm']
 
 Input Shapes:
+  - q: [64, 256, 64] dtype=torch.float32
+  - k: [64, 256, 64] dtype=torch.float32
+  - v: [64, 256, 64] dtype=torch.float32
 
 Output Shapes:
   - output: [64, 256, 64] dtype=torch.float32

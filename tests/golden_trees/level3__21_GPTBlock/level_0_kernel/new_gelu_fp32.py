@@ -6,7 +6,7 @@ Parent: linear_new_gelu_768x3072_fp32
 Children: []
 Instances: 1
 
-Operations: ['pow', 'tanh']
+Operations: ['pow', 'tanh', 'mul']
 
 Input Shapes:
   - x: [8, 512, 3072] dtype=torch.float32

@@ -9,6 +9,7 @@ Instances: 1
 Operations: ['gru']
 
 Input Shapes:
+  - x: [128, 16, 128] dtype=torch.float32
 
 Output Shapes:
   - output: [3, 16, 256] dtype=torch.float32

@@ -2,7 +2,7 @@
 Component: linear_silu_1024x2816_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: fusion
-Parent: rms_norm_linear_silu_1024_fp32
+Parent: rms_norm_linear_silu_mul_1024_fp32
 Children: ['linear_1024x2816_fp32', 'silu_fp32']
 Instances: 1
 

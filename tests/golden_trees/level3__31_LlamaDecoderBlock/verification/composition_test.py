@@ -31,6 +31,7 @@ from matmul_4x16x256x256_4x16x256x64_fp32 import Model as Matmul4x16x256x2564x16
 from matmul_4x16x256x64_4x16x64x256_fp32 import Model as Matmul4x16x256x644x16x64x256Fp32
 from mul_256x64_fp32_va829c3 import Model as Mul256x64Fp32Va829c3
 from mul_256x64_fp32_vcaaa22 import Model as Mul256x64Fp32Vcaaa22
+from mul_fp32 import Model as MulFp32
 from rms_norm_1024_fp32 import Model as RmsNorm1024Fp32
 from silu_fp32 import Model as SiluFp32
 from softmax_4x16x256x256_fp32 import Model as Softmax4x16x256x256Fp32
@@ -56,6 +57,7 @@ class ComposedModel(nn.Module):
         self.feed_forward_w1 = Linear1024x2816Fp32()
         self.silu = SiluFp32()
         self.feed_forward_w3 = Linear1024x2816Fp32()
+        self.mul_4 = MulFp32()
         self.feed_forward_w2 = Linear2816x1024Fp32()
 
     def forward(self, x):
@@ -103,7 +105,7 @@ class ComposedModel(nn.Module):
         linear_4 = self.feed_forward_w1(mul_5)
         silu = self.silu(linear_4)
         linear_5 = self.feed_forward_w3(mul_5)
-        mul_6 = silu * linear_5
+        mul_6 = self.mul_4(silu, linear_5)
         linear_6 = self.feed_forward_w2(mul_6)
         add_4 = add_3 + linear_6
         return add_4

@@ -9,6 +9,7 @@ Instances: 1
 Operations: ['linear', 'linear', 'linear', 'matmul', 'softmax', 'matmul', 'linear']
 
 Input Shapes:
+  - x: [8, 256, 512] dtype=torch.float32
 
 Output Shapes:
   - output: [8, 256, 512] dtype=torch.float32

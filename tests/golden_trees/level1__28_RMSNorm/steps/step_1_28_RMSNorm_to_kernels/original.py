@@ -3,12 +3,13 @@ Component: 28_RMSNorm
 Source: data/level1/28_RMSNorm.py
 Abstraction Level: fusion
 Parent: root
-Children: ['mean_16x512x1024_fp32', 'sqrt_fp32', 'mul_1024_fp32']
+Children: ['mul_fp32', 'mean_16x512x1024_fp32', 'sqrt_fp32', 'div_fp32', 'mul_1024_fp32']
 Instances: 1
 
-Operations: ['mean', 'sqrt', 'mul']
+Operations: ['mul', 'mean', 'sqrt', 'div', 'mul']
 
 Input Shapes:
+  - x: [16, 512, 1024] dtype=torch.float32
 
 Output Shapes:
   - output: [16, 512, 1024] dtype=torch.float32

@@ -1,4 +1,4 @@
-"""Step step_1_28_RMSNorm_to_kernels: 28_RMSNorm rewritten as calls of its 3 children plus data plumbing."""
+"""Step step_1_28_RMSNorm_to_kernels: 28_RMSNorm rewritten as calls of its 5 children plus data plumbing."""
 
 import sys
 from pathlib import Path
@@ -8,25 +8,29 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent / "children"))
+from div_fp32 import Model as DivFp32
 from mean_16x512x1024_fp32 import Model as Mean16x512x1024Fp32
 from mul_1024_fp32 import Model as Mul1024Fp32
+from mul_fp32 import Model as MulFp32
 from sqrt_fp32 import Model as SqrtFp32
 
 
 class RefactoredModel(nn.Module):
     def __init__(self):
         super().__init__()
+        self.mul = MulFp32()
         self.mean = Mean16x512x1024Fp32()
         self.sqrt = SqrtFp32()
-        self.mul = Mul1024Fp32()
+        self.div = DivFp32()
+        self.mul_1 = Mul1024Fp32()
 
     def forward(self, x):
-        mul = x * x
+        mul = self.mul(x)
         mean = self.mean(mul)
         add = mean + 1e-06
         sqrt = self.sqrt(add)
-        div = x / sqrt
-        mul_1 = self.mul(div)
+        div = self.div(x, sqrt)
+        mul_1 = self.mul_1(div)
         return mul_1
 
 

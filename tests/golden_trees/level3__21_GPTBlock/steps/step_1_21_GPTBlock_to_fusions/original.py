@@ -9,6 +9,7 @@ Instances: 1
 Operations: ['layer_norm', 'linear', 'matmul', 'masked_fill', 'softmax', 'matmul', 'linear', 'layer_norm', 'linear', 'new_gelu', 'linear']
 
 Input Shapes:
+  - x: [8, 512, 768] dtype=torch.float32
 
 Output Shapes:
   - output: [8, 512, 768] dtype=torch.float32

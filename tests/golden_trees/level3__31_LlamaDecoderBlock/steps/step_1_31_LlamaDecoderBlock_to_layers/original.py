@@ -3,12 +3,13 @@ Component: 31_LlamaDecoderBlock
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: model
 Parent: root
-Children: ['rms_norm_1024_fp32', 'attention_1024x1024_fp32', 'rms_norm_linear_silu_1024_fp32']
+Children: ['rms_norm_1024_fp32', 'attention_1024x1024_fp32', 'rms_norm_linear_silu_mul_1024_fp32']
 Instances: 1
 
-Operations: ['rms_norm', 'linear', 'linear', 'linear', 'mul', 'mul', 'mul', 'mul', 'matmul', 'add', 'softmax', 'matmul', 'linear', 'rms_norm', 'linear', 'silu', 'linear', 'linear']
+Operations: ['rms_norm', 'linear', 'linear', 'linear', 'mul', 'mul', 'mul', 'mul', 'matmul', 'add', 'softmax', 'matmul', 'linear', 'rms_norm', 'linear', 'silu', 'linear', 'mul', 'linear']
 
 Input Shapes:
+  - x: [4, 256, 1024] dtype=torch.float32
 
 Output Shapes:
   - output: [4, 256, 1024] dtype=torch.float32

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).parent / "children"))
 from attention_1024x1024_fp32 import Model as Attention1024x1024Fp32
 from rms_norm_1024_fp32 import Model as RmsNorm1024Fp32
-from rms_norm_linear_silu_1024_fp32 import Model as RmsNormLinearSilu1024Fp32
+from rms_norm_linear_silu_mul_1024_fp32 import Model as RmsNormLinearSiluMul1024Fp32
 
 
 class RefactoredModel(nn.Module):
@@ -18,13 +18,13 @@ class RefactoredModel(nn.Module):
         super().__init__()
         self.attention_norm = RmsNorm1024Fp32()
         self.attention = Attention1024x1024Fp32()
-        self.rms_norm_linear_silu = RmsNormLinearSilu1024Fp32()
+        self.rms_norm_linear_silu_mul = RmsNormLinearSiluMul1024Fp32()
 
     def forward(self, x):
         mul = self.attention_norm(x)
         linear = self.attention(mul)
         add = x + linear
-        linear_1 = self.rms_norm_linear_silu(add)
+        linear_1 = self.rms_norm_linear_silu_mul(add)
         add_1 = add + linear_1
         return add_1
 

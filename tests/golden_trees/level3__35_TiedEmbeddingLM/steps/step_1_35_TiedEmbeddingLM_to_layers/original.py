@@ -9,6 +9,7 @@ Instances: 1
 Operations: ['embedding', 'add', 'layer_norm', 'linear', 'scaled_dot_product_attention', 'linear', 'layer_norm', 'linear', 'gelu', 'linear', 'layer_norm', 'linear', 'scaled_dot_product_attention', 'linear', 'layer_norm', 'linear', 'gelu', 'linear', 'layer_norm', 'linear', 'log_softmax']
 
 Input Shapes:
+  - ids: [4, 128] dtype=torch.int64
 
 Output Shapes:
   - output0: [4, 128, 256] dtype=torch.float32

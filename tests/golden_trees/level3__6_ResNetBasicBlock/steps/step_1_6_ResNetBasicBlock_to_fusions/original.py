@@ -9,6 +9,7 @@ Instances: 1
 Operations: ['conv2d', 'batch_norm', 'conv2d', 'batch_norm', 'relu', 'conv2d', 'batch_norm', 'relu']
 
 Input Shapes:
+  - x: [16, 64, 56, 56] dtype=torch.float32
 
 Output Shapes:
   - output: [16, 128, 28, 28] dtype=torch.float32

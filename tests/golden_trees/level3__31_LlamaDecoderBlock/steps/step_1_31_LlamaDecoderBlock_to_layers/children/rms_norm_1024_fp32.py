@@ -6,7 +6,7 @@ Parent: 31_LlamaDecoderBlock
 Children: []
 Instances: 2
 
-Operations: ['pow', 'mean', 'rsqrt', 'mul']
+Operations: ['pow', 'mean', 'rsqrt', 'mul', 'mul']
 
 Input Shapes:
   - x: [4, 256, 1024] dtype=torch.float32

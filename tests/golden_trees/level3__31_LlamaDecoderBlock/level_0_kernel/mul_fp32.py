@@ -1,21 +1,21 @@
 """
-Component: rms_norm_1024_fp32
+Component: mul_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
-Parent: 31_LlamaDecoderBlock
+Parent: linear_mul_1024x2816_fp32
 Children: []
-Instances: 2
+Instances: 1
 
-Operations: ['pow', 'mean', 'rsqrt', 'mul']
+Operations: ['mul']
 
 Input Shapes:
-  - x: [4, 256, 1024] dtype=torch.float32
+  - x0: [4, 256, 2816] dtype=torch.float32
+  - x1: [4, 256, 2816] dtype=torch.float32
 
 Output Shapes:
-  - output: [4, 256, 1024] dtype=torch.float32
+  - output: [4, 256, 2816] dtype=torch.float32
 
 Weight Shapes:
-  - weight: [1024] dtype=torch.float32
 """
 
 import torch
@@ -26,20 +26,14 @@ import torch.nn.functional as F
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn((1024,), dtype=torch.float32))
 
-    def forward(self, x):
-        pow = torch.pow(x, 2)
-        mean = torch.mean(pow, dim=[-1], keepdim=True)
-        add = mean + 1e-06
-        rsqrt = torch.rsqrt(add)
-        mul = x * rsqrt
-        mul_1 = mul * self.weight
-        return mul_1
+    def forward(self, x0, x1):
+        mul = x0 * x1
+        return mul
 
 
 def get_inputs():
-    return [torch.rand((4, 256, 1024), dtype=torch.float32) + 0.01]
+    return [torch.randn((4, 256, 2816), dtype=torch.float32), torch.randn((4, 256, 2816), dtype=torch.float32)]
 
 
 def get_init_inputs():
@@ -47,7 +41,7 @@ def get_init_inputs():
 
 
 def get_expected_output_shape():
-    return [(4, 256, 1024)]
+    return [(4, 256, 2816)]
 
 
 # Masking with -inf (attention masks) makes infinities a correct output.

@@ -1,21 +1,21 @@
 """
-Component: linear_1024x2816_fp32
+Component: mul_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
-Parent: rms_norm_linear_silu_1024_fp32
+Parent: linear_mul_1024x2816_fp32
 Children: []
-Instances: 2
+Instances: 1
 
-Operations: ['linear']
+Operations: ['mul']
 
 Input Shapes:
-  - x: [4, 256, 1024] dtype=torch.float32
+  - x0: [4, 256, 2816] dtype=torch.float32
+  - x1: [4, 256, 2816] dtype=torch.float32
 
 Output Shapes:
   - output: [4, 256, 2816] dtype=torch.float32
 
 Weight Shapes:
-  - linear.weight: [2816, 1024] dtype=torch.float32
 """
 
 import torch
@@ -26,15 +26,14 @@ import torch.nn.functional as F
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
-        self.linear = nn.Linear(in_features=1024, out_features=2816, bias=False)
 
-    def forward(self, x):
-        linear = self.linear(x)
-        return linear
+    def forward(self, x0, x1):
+        mul = x0 * x1
+        return mul
 
 
 def get_inputs():
-    return [torch.randn((4, 256, 1024), dtype=torch.float32)]
+    return [torch.randn((4, 256, 2816), dtype=torch.float32), torch.randn((4, 256, 2816), dtype=torch.float32)]
 
 
 def get_init_inputs():

@@ -1,15 +1,16 @@
 """
-Component: linear_silu_1024x2816_fp32
+Component: linear_mul_1024x2816_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: fusion
-Parent: rms_norm_linear_silu_1024_fp32
-Children: ['linear_1024x2816_fp32', 'silu_fp32']
+Parent: rms_norm_linear_silu_mul_1024_fp32
+Children: ['linear_1024x2816_fp32', 'mul_fp32']
 Instances: 1
 
-Operations: ['linear', 'silu']
+Operations: ['linear', 'mul']
 
 Input Shapes:
-  - x: [4, 256, 1024] dtype=torch.float32
+  - x0: [4, 256, 1024] dtype=torch.float32
+  - x1: [4, 256, 2816] dtype=torch.float32
 
 Output Shapes:
   - output: [4, 256, 2816] dtype=torch.float32
@@ -28,14 +29,14 @@ class Model(nn.Module):
         super().__init__()
         self.linear = nn.Linear(in_features=1024, out_features=2816, bias=False)
 
-    def forward(self, x):
-        linear = self.linear(x)
-        silu = F.silu(linear)
-        return silu
+    def forward(self, x0, x1):
+        linear = self.linear(x0)
+        mul = x1 * linear
+        return mul
 
 
 def get_inputs():
-    return [torch.randn((4, 256, 1024), dtype=torch.float32)]
+    return [torch.randn((4, 256, 1024), dtype=torch.float32), torch.randn((4, 256, 2816), dtype=torch.float32)]
 
 
 def get_init_inputs():

@@ -1,24 +1,22 @@
 """
-Component: rms_norm_linear_silu_1024_fp32
+Component: linear_mul_1024x2816_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
-Abstraction Level: layer
-Parent: 31_LlamaDecoderBlock
-Children: ['rms_norm_1024_fp32', 'linear_silu_1024x2816_fp32', 'linear_1024x2816_fp32', 'linear_2816x1024_fp32']
+Abstraction Level: fusion
+Parent: rms_norm_linear_silu_mul_1024_fp32
+Children: ['linear_1024x2816_fp32', 'mul_fp32']
 Instances: 1
 
-Operations: ['rms_norm', 'linear', 'silu', 'linear', 'linear']
+Operations: ['linear', 'mul']
 
 Input Shapes:
-  - x: [4, 256, 1024] dtype=torch.float32
+  - x0: [4, 256, 1024] dtype=torch.float32
+  - x1: [4, 256, 2816] dtype=torch.float32
 
 Output Shapes:
-  - output: [4, 256, 1024] dtype=torch.float32
+  - output: [4, 256, 2816] dtype=torch.float32
 
 Weight Shapes:
-  - weight: [1024] dtype=torch.float32
   - linear.weight: [2816, 1024] dtype=torch.float32
-  - linear_1.weight: [2816, 1024] dtype=torch.float32
-  - linear_2.weight: [1024, 2816] dtype=torch.float32
 """
 
 import torch
@@ -30,27 +28,15 @@ class Model(nn.Module):
     def __init__(self):
         super().__init__()
         self.linear = nn.Linear(in_features=1024, out_features=2816, bias=False)
-        self.linear_1 = nn.Linear(in_features=1024, out_features=2816, bias=False)
-        self.linear_2 = nn.Linear(in_features=2816, out_features=1024, bias=False)
-        self.weight = nn.Parameter(torch.randn((1024,), dtype=torch.float32))
 
-    def forward(self, x):
-        pow = torch.pow(x, 2)
-        mean = torch.mean(pow, dim=[-1], keepdim=True)
-        add = mean + 1e-06
-        rsqrt = torch.rsqrt(add)
-        mul = x * rsqrt
-        mul_1 = mul * self.weight
-        linear = self.linear(mul_1)
-        silu = F.silu(linear)
-        linear_1 = self.linear_1(mul_1)
-        mul_2 = silu * linear_1
-        linear_2 = self.linear_2(mul_2)
-        return linear_2
+    def forward(self, x0, x1):
+        linear = self.linear(x0)
+        mul = x1 * linear
+        return mul
 
 
 def get_inputs():
-    return [torch.rand((4, 256, 1024), dtype=torch.float32) + 0.01]
+    return [torch.randn((4, 256, 1024), dtype=torch.float32), torch.randn((4, 256, 2816), dtype=torch.float32)]
 
 
 def get_init_inputs():
@@ -58,7 +44,7 @@ def get_init_inputs():
 
 
 def get_expected_output_shape():
-    return [(4, 256, 1024)]
+    return [(4, 256, 2816)]
 
 
 # Masking with -inf (attention masks) makes infinities a correct output.

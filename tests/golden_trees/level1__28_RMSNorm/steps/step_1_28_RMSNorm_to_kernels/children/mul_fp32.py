@@ -1,21 +1,20 @@
 """
-Component: linear_2816x1024_fp32
-Source: data/level3/31_LlamaDecoderBlock.py
+Component: mul_fp32
+Source: data/level1/28_RMSNorm.py
 Abstraction Level: kernel
-Parent: rms_norm_linear_silu_1024_fp32
+Parent: 28_RMSNorm
 Children: []
 Instances: 1
 
-Operations: ['linear']
+Operations: ['mul']
 
 Input Shapes:
-  - x: [4, 256, 2816] dtype=torch.float32
+  - x: [16, 512, 1024] dtype=torch.float32
 
 Output Shapes:
-  - output: [4, 256, 1024] dtype=torch.float32
+  - output: [16, 512, 1024] dtype=torch.float32
 
 Weight Shapes:
-  - linear.weight: [1024, 2816] dtype=torch.float32
 """
 
 import torch
@@ -26,15 +25,14 @@ import torch.nn.functional as F
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
-        self.linear = nn.Linear(in_features=2816, out_features=1024, bias=False)
 
     def forward(self, x):
-        linear = self.linear(x)
-        return linear
+        mul = x * x
+        return mul
 
 
 def get_inputs():
-    return [torch.randn((4, 256, 2816), dtype=torch.float32)]
+    return [torch.rand((16, 512, 1024), dtype=torch.float32) + 0.01]
 
 
 def get_init_inputs():
@@ -42,7 +40,7 @@ def get_init_inputs():
 
 
 def get_expected_output_shape():
-    return [(4, 256, 1024)]
+    return [(16, 512, 1024)]
 
 
 # Masking with -inf (attention masks) makes infinities a correct output.
