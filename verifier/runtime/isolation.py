@@ -226,6 +226,11 @@ def enter(view: View, keep_fds: set[int] | None = None) -> None:
     root = view.root
     root.mkdir(parents=True, exist_ok=True)
     _mount("hdecomp-view", str(root), "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16m,mode=0755")
+    # The private /tmp first: host paths under /tmp bound below (a checkout or virtualenv in
+    # /tmp, the composition's job folder) must stay visible above it.
+    tmp = root / "tmp"
+    tmp.mkdir()
+    _mount("hdecomp-tmp", str(tmp), "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64m,mode=1777")
     for path in ro_roots:
         _bind(path, root / path.relative_to("/"))
     for dev in ("null", "zero", "urandom", "random"):
@@ -241,10 +246,6 @@ def enter(view: View, keep_fds: set[int] | None = None) -> None:
             target = root / "dev" / name
             target.touch()
             _mount(f"/dev/{name}", str(target), None, _MS_BIND)
-    # The private /tmp first: host paths under /tmp bound below must stay visible above it.
-    tmp = root / "tmp"
-    tmp.mkdir()
-    _mount("hdecomp-tmp", str(tmp), "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64m,mode=1777")
     step = root / VIEW_STEP.relative_to("/")
     if view.refactored is not None:
         _bind(view.refactored, step / "refactored.py")
