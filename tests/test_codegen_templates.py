@@ -23,6 +23,7 @@ from codegen.render import Scope, literal
 from codegen.template import fill, is_placeholder, load, placeholders, snippet, template_names
 from fixture_paths import MODELS, TESTS
 from hdecomp_ir.errors import UserInputError
+from hdecomp_ir.spec import COMPOSITION_ATOL
 from tensors.collect import copy_mapped
 
 TEMPLATES = TESTS.parent / "codegen" / "templates"
@@ -103,7 +104,12 @@ def test_composition_test_passes_run_from_anywhere(lowered: Path, tmp_path: Path
     assert lines[-2].startswith("max_difference=") and lines[-1] == "PASS"
     from workflow.step_loop import run_composition as step_loop_run
 
-    assert step_loop_run(lowered) == (True, lines[-2])
+    # hdecomp's own check (separate processes, one thread) agrees within the tolerance; the
+    # editable file is what a user runs by hand, never what decides.
+    passed, detail = step_loop_run(lowered)
+    assert passed and detail.startswith("max_difference="), detail
+    assert float(detail.split("=")[1]) <= COMPOSITION_ATOL
+    assert float(lines[-2].split("=")[1]) <= COMPOSITION_ATOL
 
 
 def test_composition_test_fails_on_a_wrong_kernel(lowered: Path, tmp_path: Path) -> None:
