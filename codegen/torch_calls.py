@@ -414,6 +414,18 @@ def _einsum(args: dict[str, Any], lit: Lit) -> cst.BaseExpression | None:
                  + [lit(t) for t in args["tensors"]], {})
 
 
+def _weight_norm(args: dict[str, Any], lit: Lit) -> cst.BaseExpression | None:
+    """`_weight_norm(v, g, dim)` (a weight-normed builtin's weight) -> its definition,
+    `v * (g / torch.norm_except_dim(v, 2, dim))`: torch's own name for it is private. Equal to
+    within float rounding (torch fuses it on CPU), not bit for bit."""
+    quotient = cst.BinaryOperation(
+        left=lit(args["g"]), operator=cst.Divide(),
+        right=_call(_dotted("torch.norm_except_dim"),
+                    [lit(args["v"]), lit(2), lit(args.get("dim", 0))], {}),
+        lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return cst.BinaryOperation(left=lit(args["v"]), operator=cst.Multiply(), right=quotient)
+
+
 def _neg(args: dict[str, Any], lit: Lit) -> cst.BaseExpression | None:
     return cst.UnaryOperation(operator=cst.Minus(), expression=lit(args["self"]))
 
@@ -447,4 +459,5 @@ SPECIAL: dict[str, Callable[[dict[str, Any], Lit], cst.BaseExpression | None]] =
     "einsum.default": _einsum,
     "neg.default": _neg,
     "numpy_T.default": _transpose_t,
+    "_weight_norm.default": _weight_norm,
 }

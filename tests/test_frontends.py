@@ -92,7 +92,7 @@ def test_parametrized_builtins_stay_one_kernel(tmp_path: Path) -> None:
     lower("weight_norm_conv", tmp_path / "d")
     kernels = sorted(p.name for p in (tmp_path / "d/level_0_kernel").glob("*.py"))
     assert [k for k in kernels if k.startswith("conv1d")] == ["conv1d_16x8_3_fp32.py", "conv1d_8x16_3_fp32.py"]
-    assert "_weight_norm" in (tmp_path / "d/level_0_kernel/conv1d_8x16_3_fp32.py").read_text()
+    assert "torch.norm_except_dim" in (tmp_path / "d/level_0_kernel/conv1d_8x16_3_fp32.py").read_text()
 
 
 def test_fallback_decides_on_the_real_values_of_parameters() -> None:

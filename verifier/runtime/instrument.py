@@ -33,7 +33,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from hdecomp_ir.policy import (CONSTANT_FACTORY_NAMES, OpKind, counts_as_op, is_anchor,
+from hdecomp_ir.policy import (ANCHOR_NAMES, CONSTANT_FACTORY_NAMES, OpKind, counts_as_op, is_anchor,
                                is_builtin_leaf, is_compute_in_parent, is_plumbing_exponent, is_semantic_module, op_info,
                                COMPOSITE_FUNCTIONS, WEIGHT_SUFFIX, op_token, semantic_function)
 from verifier.static.classify import (ESCAPE_NAMES, callable_name, info_for_callable,
@@ -191,7 +191,9 @@ class Scope:
             # layers merged into one kernel. It is recorded as `<op>@w` (WEIGHT_SUFFIX), so the
             # verdict can tell it from an anchor on activations (an original that combines
             # weights itself, LoRA's `w + b @ a`, makes it honest).
-            if frame.kind == BUILTIN or info is None or not is_anchor(info) or \
+            # Only a matmul/conv-like anchor merges layers; a norm of a weight (weight_norm's
+            # norm_except_dim) is preprocessing like the rest.
+            if frame.kind == BUILTIN or info is None or info.name not in ANCHOR_NAMES or \
                     info.kind is not OpKind.COMPUTE:
                 return
             frame.ops.append(info.name + WEIGHT_SUFFIX)
