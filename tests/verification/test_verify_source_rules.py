@@ -84,8 +84,6 @@ ALLOWED = [
     "return self.act(x)",
     "return self.act(x) + x * SCALE - x / math.sqrt(8.0)",
     "a, b = x.chunk(2, dim=-1)\nreturn torch.cat([self.act(a), b], dim=-1).contiguous()",
-    "return torch.ops.aten.view.default(self.act(x), [2, 8])",
-    "return torch.ops.aten._to_copy.default(self.act(x), dtype=DTYPE)",
     "y = self.act(x).reshape(2, 2, 4).permute(0, 2, 1)\nreturn y.flatten(1)",
     "y = self.act(x)\nreturn y.masked_fill(y == 0, float('-inf')) if False else y",
     "outs = []\nfor part in x.split(4, dim=-1):\n    outs.append(self.act(part))\nreturn torch.stack(outs)",
@@ -243,7 +241,7 @@ def run_tests():
     try:
         import traceback
         out = Model()(torch.randn(2, 8))
-        leaves = torch.utils._pytree.tree_leaves(out)
+        leaves = [out]
         return bool(leaves)
     except Exception:
         traceback.print_exc()
