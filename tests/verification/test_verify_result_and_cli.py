@@ -53,14 +53,14 @@ def test_result_json_follows_the_schema(verifier: StepVerifier, step_options: Op
 
 def test_failure_json_carries_rule_location_and_message(verifier: StepVerifier,
                                                         step_options: OptionsFactory) -> None:
-    result = verifier.verify(step_options(CORPUS / "cheats" / "pow_operator"))
+    result = verifier.verify(step_options(CORPUS / "cheats" / "comparison_mask_relu"))
     data = result.to_json()
-    assert data["status"] == "FAIL" and data["reasons"] == ["compute_outside_child"]
+    assert data["status"] == "FAIL" and data["reasons"][0] == "compute_outside_child"
     violation = data["anticheat"]["runtime_violations"][0]
-    assert violation["file"] == "refactored.py" and violation["line"] == 18
-    assert "aten.pow" in violation["message"]
+    assert violation["file"] == "refactored.py" and violation["line"] == 23
+    assert "aten.gt" in violation["message"]
     line = result.summary_line()
-    assert line.startswith("FAIL pow_operator: compute_outside_child: refactored.py:18:")
+    assert line.startswith("FAIL comparison_mask_relu: compute_outside_child: refactored.py:23:")
 
 
 def test_numeric_failure_reports_leaf_diffs_and_divergence(verifier: StepVerifier,
