@@ -23,7 +23,7 @@ import libcst as cst
 import torch
 from libcst.metadata import BuiltinAssignment, MetadataWrapper, PositionProvider, ScopeProvider
 
-from hdecomp_ir.policy import OpInfo, is_compute_in_parent
+from hdecomp_ir.policy import MASK_CONSTRUCTION_NAMES, OpInfo, is_compute_in_parent
 from hdecomp_ir.spec import HDECOMP_PACKAGES
 from verifier.static import allowlist
 from verifier.static.classify import ESCAPE_NAMES, META_NAMES, info_for_name
@@ -204,15 +204,18 @@ class FileChecker:
         self._seen: set[tuple[str, int | None, str]] = set()
         self.allowed_calls: set[int] = set()  # calls a subclass has vetted (sidecar loads)
         self.module: cst.Module | None = None
-        self.positions: Any = None
+        self._wrapper: MetadataWrapper | None = None
+        self._positions: Any = None
         try:
-            wrapper = MetadataWrapper(cst.parse_module(source))
+            # The tree was parsed here and nothing else holds it, so the wrapper's defensive deep
+            # copy would only cost time.
+            wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
         except cst.ParserSyntaxError as err:
             self.add_at("syntax_error", err.raw_line or None,
                         f"does not parse: {str(err).splitlines()[0]}")
             return
         self.module = wrapper.module
-        self.positions = wrapper.resolve(PositionProvider)
+        self._wrapper = wrapper
         self.scopes = wrapper.resolve(ScopeProvider)
         # Nodes a subclass recognised as the prescribed preamble, the buffer-sidecar load or the
         # harness's own calls: the only places sys, os, Path, traceback and __file__ may appear.
@@ -230,6 +233,14 @@ class FileChecker:
                     self.imports.bind_from(module_name_of(node.module), len(node.relative), alias)
 
     # -- reporting
+
+    @property
+    def positions(self) -> Any:
+        """Source positions, computed on the first violation: most files have none, and the
+        position pass costs as much as parsing."""
+        if self._positions is None and self._wrapper is not None:
+            self._positions = self._wrapper.resolve(PositionProvider)
+        return self._positions
 
     def line_of(self, node: cst.CSTNode) -> int | None:
         try:
@@ -699,8 +710,10 @@ class FileChecker:
 def parent_compute(info: OpInfo) -> bool:
     """The parent rule of the op table on a name seen in source. Source shows no operands:
     reaching a child's weights is refused by its own rule (`reaches_into_child`), and the
-    dynamic guard judges what the operands turn out to be."""
-    return is_compute_in_parent(info.kind, reads_weight=False)
+    dynamic guard judges what the operands turn out to be. Mask construction is left to it
+    entirely: on constants it is plumbing."""
+    return is_compute_in_parent(info.kind, reads_weight=False) and \
+        info.name not in MASK_CONSTRUCTION_NAMES
 
 
 def _info_for_aten(obj: Any):
