@@ -449,9 +449,27 @@ def _comparison(op: str) -> Callable[[dict[str, Any], Lit], cst.BaseExpression |
     return write
 
 
+_OPERATORS: dict[str, type[cst.BaseBinaryOp]] = {
+    "__and__": cst.BitAnd, "__or__": cst.BitOr, "__xor__": cst.BitXor, "remainder": cst.Modulo}
+
+
+def _operator(op: str) -> Callable[[dict[str, Any], Lit], cst.BaseExpression | None]:
+    """`__and__.Tensor(a, b)` -> `a & b`, `remainder.Scalar(pos, 16)` -> `pos % 16`: what
+    Python's operators trace to, written back as operators (transformers' mask functions
+    combine their conditions that way, and the guard judges operators by their operands)."""
+    def write(args: dict[str, Any], lit: Lit) -> cst.BaseExpression | None:
+        if not isinstance(args.get("self"), fx.Node):
+            return None
+        return cst.BinaryOperation(left=lit(args["self"]), operator=_OPERATORS[op](),
+                                   right=lit(args["other"]),
+                                   lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return write
+
+
 SPECIAL: dict[str, Callable[[dict[str, Any], Lit], cst.BaseExpression | None]] = {
     **{f"{op}.{overload}": _comparison(op) for op in _COMPARISONS
        for overload in ("Scalar", "Tensor")},
+    **{f"{op}.{overload}": _operator(op) for op in _OPERATORS for overload in ("Scalar", "Tensor")},
     "slice.Tensor": _slice,
     "select.int": _select,
     "index.Tensor": _index,

@@ -95,6 +95,8 @@ class IR:
     pos: dict[fx.Node, int] = field(default_factory=dict)
     compute: set[fx.Node] = field(default_factory=set)
     weight_derived: set[fx.Node] = field(default_factory=set)   # plumbing on weights only
+    # values built from no input and no weight (`arange`, `ones`, a causal mask made of them)
+    constant_derived: set[fx.Node] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)       # decisions for decomposition_analysis.md
     unclassified: set[str] = field(default_factory=set)
 
@@ -115,19 +117,29 @@ class IR:
         self.root.end = len(self.ops) - 1
         self.pos = {n: i for i, n in enumerate(self.ops)}
         self.compute, self.weight_derived, self.unclassified = set(), set(), set()
+        self.constant_derived = set()
         for node in self.ops:
             info = op_info(node.target)
             if not info.classified:
                 self.unclassified.add(info.name)
             args = node.all_input_nodes
             from_weights = [a for a in args if self.is_weight(a) or a in self.weight_derived]
+            tensor_args = [a for a in args if isinstance(a.meta.get("val"), torch.Tensor)]
+            seeded = isinstance(node.target, torch._ops.OpOverload) and \
+                torch.Tag.nondeterministic_seeded in node.target.tags
+            if not seeded and not from_weights and all(a in self.constant_derived for a in args):
+                # The verifier's provenance rule: factory results and what is computed from them
+                # alone (transformers' causal mask: arange, ge, and, cumsum) are constants, and
+                # their construction is plumbing wherever it happens.
+                self.constant_derived.add(node)
             if args and len(from_weights) == len(args) and \
                     any(u.op != "output" for u in node.users):
                 # Plumbing on weights alone (a slice of a position table, `~mask[:t, :t]`)
                 # prepares a weight for its consumer and goes into that consumer's kernel.
                 self.weight_derived.add(node)
             elif is_compute_in_parent(info.kind, reads_weight=bool(from_weights), name=info.name,
-                                      activations=self._activation_operands(node)):
+                                      activations=self._activation_operands(node),
+                                      constant_inputs=bool(tensor_args) and node in self.constant_derived):
                 # An op that mixes an activation with a weight (bias add, learned scale, a mask
                 # buffer in masked_fill) is compute: weights live in children, never in a parent.
                 # So is a product of two activations (`q * k`, `x * cos`): the verifier's rule.
@@ -151,6 +163,9 @@ class IR:
             val = arg.meta.get("val")
             if isinstance(val, torch.Tensor) and val.dim() == 0:
                 continue
+            if arg in self.constant_derived and isinstance(val, torch.Tensor) and \
+                    val.dtype == torch.bool:
+                continue  # a constant mask (the verifier's `_is_mask`, which sees values)
             count += 1
         return count
 
@@ -225,6 +240,13 @@ class IR:
         for node in self.region(comp):
             if any(user not in inside for user in node.users):
                 outs.append(node)
+        if not outs:
+            # Dead code the model still runs (a head whose result forward() drops): the
+            # component returns its last unread value, so its call stays in the parent and the
+            # compute is kept, as the original performs it.
+            dead = [n for n in self.region(comp)
+                    if not n.users and isinstance(n.meta.get("val"), torch.Tensor)]
+            outs = dead[-1:]
         return outs
 
     def compute_nodes(self, comp: Component) -> list[fx.Node]:

@@ -289,6 +289,14 @@ def is_anchor(info: OpInfo) -> bool:
 MULTIPLICATIVE_NAMES = frozenset({"mul", "div", "true_divide"})
 # Ops that may stay in a parent when the exponent is a Python number: `(pred - target) ** 2`.
 SCALAR_POW_NAMES = frozenset({"pow", "square"})
+# Compute ops that build masks from positions and constants (transformers' causal and packed-
+# sequence masks: `torch.diff`, `cumsum`, `&`). On constants they are plumbing, on activations
+# compute; source shows no operands, so the static rules leave them to the dynamic guard, which
+# judges the values they turn out to read.
+MASK_CONSTRUCTION_NAMES = frozenset({
+    "cumsum", "diff", "tril", "triu", "logical_and", "logical_or", "logical_not", "logical_xor",
+    "bitwise_and", "bitwise_or", "bitwise_not", "bitwise_xor", "__and__", "__or__", "__xor__",
+    "__invert__"})
 # Ops whose output does not depend on their tensor operands' values (shape and dtype only):
 # `x.new_ones(t, t)` builds a constant, whatever x holds.
 CONSTANT_FACTORY_NAMES = frozenset({"zeros_like", "ones_like", "full_like", "empty_like",

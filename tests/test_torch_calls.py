@@ -212,6 +212,12 @@ CASES: list[tuple[Any, tuple, dict]] = [
     (aten.log_sigmoid.default, (_r(3, 4),), {}),  # F.logsigmoid
     (aten.glu.default, (_r(3, 4),), {}),
     (aten.threshold.default, (_r(3, 4), 0.1, 0.0), {}),
+    # operators: transformers' mask functions and positions modulo a segment length
+    (aten.__and__.Tensor, (_mask(4, 4), _mask(4, 4)), {}),
+    (aten.__or__.Tensor, (_mask(4, 4), _mask(4, 4)), {}),
+    (aten.__xor__.Tensor, (_mask(4, 4), _mask(4, 4)), {}),
+    (aten.remainder.Scalar, (_idx(7, 3, 4), 3), {}),
+    (aten.remainder.Scalar, (_r(3, 4) * 5, 2.5), {}),
 ]
 
 
@@ -284,6 +290,8 @@ def test_rendered_call_computes_the_overload_bitwise(op: Any, args: tuple, kwarg
      "F.hardtanh_(t0, min_val=0.0, max_val=6.0)"),
     (aten.einsum.default, ("ij,jk", [_r(2, 3), _r(3, 4)]), {}, "torch.einsum('ij,jk', t0, t1)"),
     (aten.neg.default, (_r(3),), {}, "-t0"),
+    (aten.__and__.Tensor, (_mask(4, 4), _mask(4, 4)), {}, "(t0 & t1)"),
+    (aten.remainder.Scalar, (_idx(7, 3, 4), 3), {}, "(t0 % 3)"),
     (aten.select.int, (_r(3, 5), 1, 2), {}, "t0[:, 2]"),
     (aten.select.int, (_r(3, 5, 4), -2, 3), {}, "t0[..., 3, :]"),
 ])

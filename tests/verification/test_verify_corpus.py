@@ -114,6 +114,7 @@ EXPECTED_REASONS = {
     "rope_rotation_in_parent": "compute_outside_child",     # h*cos + rot(h)*sin, tables from a child
     "parameter_laundered_by_clone": "parameter_outside_child",  # child returns weight.clone()
     "parameter_copied_into_buffer": "parameter_outside_child",  # child copy_()s its weight out
+    "cumsum_of_activation_in_parent": "compute_outside_child",  # a mask op the static rules defer
     "activation_stashed_in_buffer": "compute_outside_child",  # gate copied into a buffer, then x * buf
     # -- issue 12: trials, input distributions, op coverage, degenerate outputs
     "exact_on_public_seeds": "numerics",          # memorized outputs: fresh seeds catch it
