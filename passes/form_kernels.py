@@ -104,13 +104,16 @@ def form_kernels(ir: IR) -> IR:
     order: list[str] = []
     budget: dict[str, bool] = {}
     for i, node in enumerate(ir.ops):
-        call = _semantic_call(ir, node, budget)
+        # A value computed from weights alone goes with the kernel that consumes it, even when
+        # a builtin computed it: BERT's token-type embedding of a constant index buffer is a
+        # weight of the add that uses it, and a kernel of its own would have no activation input.
+        call = None if node in ir.weight_derived else _semantic_call(ir, node, budget)
         if call is not None:
             key = call[0]
         elif node in ir.compute:
             key = f"op:{node.name}"
         elif node in ir.weight_derived:
-            key = _consumer_key(ir, node, budget)
+            key, call = _consumer_key(ir, node, budget)
             if key is None:
                 continue
         else:
@@ -145,8 +148,10 @@ def form_kernels(ir: IR) -> IR:
     return ir
 
 
-def _consumer_key(ir: IR, node: fx.Node, budget: dict[str, bool]) -> str | None:
-    """Group key of the kernel that consumes a weight-derived value (its first compute user)."""
+def _consumer_key(ir: IR, node: fx.Node,
+                  budget: dict[str, bool]) -> tuple[str | None, Call | None]:
+    """Group key of the kernel that consumes a weight-derived value (its first compute user),
+    and that kernel's module call when it is one."""
     frontier = list(node.users)
     seen: set[fx.Node] = set()
     while frontier:
@@ -155,13 +160,16 @@ def _consumer_key(ir: IR, node: fx.Node, budget: dict[str, bool]) -> str | None:
         if user in seen or user not in ir.pos:
             continue
         seen.add(user)
+        if user in ir.weight_derived:
+            frontier.extend(user.users)
+            continue
         call = _semantic_call(ir, user, budget)
         if call is not None:
-            return call[0]
+            return call[0], call
         if user in ir.compute:
-            return f"op:{user.name}"
+            return f"op:{user.name}", None
         frontier.extend(user.users)
-    return None
+    return None, None
 
 
 def _absorb_getitems(ir: IR, start: int, end: int) -> int:
