@@ -124,8 +124,36 @@ def _call(module: ModuleType, fn_name: str, path: Path) -> list[Any]:
     return value
 
 
-def load_model(path: Path, class_name: str = "Model", *, device: str = "meta") -> LoadedModel:
-    """Import MODEL_FILE and build its model and inputs on `device` (meta for lowering)."""
+@contextlib.contextmanager
+def parameters_on_meta() -> Iterator[None]:
+    """Construct with every parameter moved to the meta device as it is registered, while
+    buffers and plain tensor attributes keep their real values.
+
+    Lowering needs the values of the buffers a constructor computes (rotary tables, masks) but
+    never the parameters: an 8B model built on the CPU would need 32 GB. A parameter is created
+    by `torch.empty` (pages never touched, so no resident memory) and moved before any
+    initialiser writes to it; initialisers then run on meta, where they cost nothing.
+    """
+    original = nn.Module.register_parameter
+
+    def register(self: nn.Module, name: str, param: nn.Parameter | None) -> None:
+        if param is not None and param.device.type != "meta":
+            param = nn.Parameter(param.detach().to("meta"), requires_grad=param.requires_grad)
+        original(self, name, param)
+
+    nn.Module.register_parameter = register  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        nn.Module.register_parameter = original  # type: ignore[method-assign]
+
+
+def load_model(path: Path, class_name: str = "Model", *, device: str = "meta",
+               meta_parameters: bool = False) -> LoadedModel:
+    """Import MODEL_FILE and build its model and inputs on `device` (meta for lowering).
+
+    `meta_parameters` (with a real `device`): parameters on meta, buffers real; see
+    `parameters_on_meta`."""
     path = Path(path)
     module = import_file(path)
     cls = getattr(module, class_name, None)
@@ -133,14 +161,27 @@ def load_model(path: Path, class_name: str = "Model", *, device: str = "meta") -
         raise UserInputError(f"no nn.Module class named {class_name!r}", where=str(path),
                              fix="name the class Model or pass --class NAME")
     try:
-        model, init_inputs = _construct(cls, module, class_name, path, device)
+        if meta_parameters:
+            with parameters_on_meta():
+                model, init_inputs = _construct(cls, module, class_name, path, device)
+        else:
+            model, init_inputs = _construct(cls, module, class_name, path, device)
     except UserInputError:
-        if device != "meta":
+        if device != "meta" and not meta_parameters:
             raise
-        # Constructors that read tensor values (`[x.item() for x in torch.linspace(...)]` for
-        # drop-path rates) cannot run on meta: build on the CPU, then drop the values.
-        model, init_inputs = _construct(cls, module, class_name, path, "cpu")
-        _move_to_meta(model)
+        if device != "meta":
+            # A constructor that reads its own parameters' values: the whole real model.
+            model, init_inputs = _construct(cls, module, class_name, path, device)
+        else:
+            # Constructors that read tensor values (`[x.item() for x in torch.linspace(...)]`
+            # for drop-path rates) cannot run on meta: build on the CPU with the parameters on
+            # meta, then drop the values.
+            try:
+                with parameters_on_meta():
+                    model, init_inputs = _construct(cls, module, class_name, path, "cpu")
+            except UserInputError:
+                model, init_inputs = _construct(cls, module, class_name, path, "cpu")
+            _move_to_meta(model)
     with torch.device(device):
         inputs = _call(module, "get_inputs", path)
     for i, value in enumerate(inputs):

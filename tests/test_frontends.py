@@ -12,6 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+from torch import nn
+
 from fixture_paths import MODELS
 
 
@@ -126,3 +129,49 @@ def test_opaque_rnns_trace_the_same_graph(monkeypatch) -> None:
     monkeypatch.setattr(frontend, "opaque_rnns", contextlib.nullcontext)
     plain = build_ir(MODELS / "state_attr_gru.py", pass_names=[])
     assert print_ir(routed) == print_ir(plain)
+
+
+BUFFERED = '''
+import torch
+from torch import nn
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4096, 4096)  # 64 MB in fp32 if it were real
+        inv = 1.0 / (10000 ** (torch.arange(0, 8, 2).float() / 8))
+        self.register_buffer("inv_freq", inv, persistent=False)
+        {extra}
+
+    def forward(self, x):
+        return self.proj(x)
+
+
+def get_inputs():
+    return [torch.randn(2, 4096)]
+'''
+
+
+def test_buffers_are_read_with_parameters_on_meta(tmp_path: Path) -> None:
+    from frontend.loader import load_model
+
+    path = tmp_path / "buffered.py"
+    path.write_text(BUFFERED.format(extra=""))
+    loaded = load_model(path, device="cpu", meta_parameters=True)
+    assert all(p.device.type == "meta" for p in loaded.model.parameters())
+    inv = loaded.model.inv_freq
+    assert inv.device.type == "cpu" and inv.tolist() == (1.0 / 10000 ** (torch.arange(0, 8, 2) / 8)).tolist()
+    # the patch is gone afterwards: a module built later keeps real parameters
+    assert nn.Linear(2, 2).weight.device.type == "cpu"
+
+
+def test_a_buffer_computed_from_a_parameter_falls_back_to_the_real_model(tmp_path: Path) -> None:
+    from workflow.lower import build_ir, loose_buffers
+
+    path = tmp_path / "from_param.py"
+    path.write_text(BUFFERED.format(extra='self.register_buffer("scale", self.proj.weight[:1, :4].abs() + 1)')
+                    .replace("return self.proj(x)", "return self.proj(x) * self.scale.sum()"))
+    ir = build_ir(path)
+    values = loose_buffers(ir, path, "Model")
+    assert values and all(v.device.type == "cpu" for v in values.values())

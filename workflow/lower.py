@@ -111,8 +111,9 @@ def loose_buffers(ir: IR, model_file: Path, class_name: str,
     """Values of the buffers that component files must carry (masks, rotary tables).
 
     Lowering runs on the meta device, where buffers have no values; buffers of torch.nn builtins
-    are rebuilt by their modules, but buffers a model computes itself are read from one real
-    construction of the model, only when some component needs them.
+    are rebuilt by their modules, but buffers a model computes itself are read from one
+    construction of the model with real buffers and parameters on meta (`parameters_on_meta`),
+    only when some component needs them.
     """
     from hdecomp_ir.naming import weight_names
 
@@ -131,8 +132,13 @@ def loose_buffers(ir: IR, model_file: Path, class_name: str,
     torch.manual_seed(LOWER_BUFFERS_SEED)
     with limited("building the model to read its buffers", str(model_file),
                  seconds=timeout or LOAD_TIMEOUT_S, memory=memory_limit):
-        real = load_model(model_file, class_name, device="cpu")
-    values = dict(real.model.named_buffers(remove_duplicate=False))
+        real = load_model(model_file, class_name, device="cpu", meta_parameters=True)
+        values = dict(real.model.named_buffers(remove_duplicate=False))
+        if any(values[f].device.type == "meta" for f in wanted if f in values):
+            # a buffer computed from a parameter in the constructor: only the real model has it
+            torch.manual_seed(LOWER_BUFFERS_SEED)
+            real = load_model(model_file, class_name, device="cpu")
+            values = dict(real.model.named_buffers(remove_duplicate=False))
     return {fqn: values[fqn] for fqn in sorted(wanted) if fqn in values}
 
 

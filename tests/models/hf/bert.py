@@ -1,0 +1,33 @@
+"""BERT encoder (token-type and position index buffers), last hidden state.
+
+A tiny configuration (a few MB): the architecture's code path at test size. Built from the config
+alone, no download.
+"""
+import torch
+import transformers
+from torch import nn
+
+
+class Model(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        config = transformers.BertConfig(
+            vocab_size=128,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            max_position_embeddings=64,
+        )
+        self.model = transformers.BertModel(config)
+
+    def forward(self, input_ids):
+        return self.model(input_ids=input_ids).last_hidden_state
+
+
+def get_inputs():
+    return [torch.randint(0, 128, (2, 16))]
+
+
+def get_init_inputs():
+    return []
