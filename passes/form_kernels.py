@@ -107,7 +107,9 @@ def form_kernels(ir: IR) -> IR:
         # A value computed from weights alone goes with the kernel that consumes it, even when
         # a builtin computed it: BERT's token-type embedding of a constant index buffer is a
         # weight of the add that uses it, and a kernel of its own would have no activation input.
-        call = None if node in ir.weight_derived else _semantic_call(ir, node, budget)
+        # A constant (positions, masks) is plumbing wherever it is built, inside a builtin too.
+        call = None if node in ir.weight_derived or node in ir.constant_derived \
+            else _semantic_call(ir, node, budget)
         if call is not None:
             key = call[0]
         elif node in ir.compute:

@@ -61,3 +61,23 @@ def test_nothing_to_sink_leaves_the_graph_alone(update_golden: bool) -> None:
     assert [n.target for n in run.ir.ops] == targets
     assert run.before == run.after
     run.check_golden(update_golden)
+
+
+def test_a_constant_mask_is_rebuilt_in_each_layer_that_reads_it(update_golden: bool) -> None:
+    ir = lower_until(PASS, "position_mask_two_layers")
+    [arange] = _by_op(ir, "arange")
+    [keep] = _by_op(ir, "le")
+    assert len(keep.users) == 2 and arange in ir.constant_derived
+    run = run_pass(PASS, "position_mask_two_layers", ir)
+    aranges, nots = _by_op(run.ir, "arange"), _by_op(run.ir, "bitwise_not")
+    assert len(aranges) == 2 and len(_by_op(run.ir, "le")) == 2 and len(nots) == 2
+    for arange, hide in zip(aranges, nots):
+        # the copy is placed in, and belongs to, the layer that reads it
+        [fill] = hide.users
+        assert run.ir.pos[arange] < run.ir.pos[hide] < run.ir.pos[fill]
+        stack = list(arange.meta["nn_module_stack"].values())
+        assert stack == list(fill.meta["nn_module_stack"].values())
+        assert stack[-1][0] in ("first", "second")
+    # constants are plumbing: no kernel computes the mask
+    assert all(n not in run.ir.compute for n in aranges + nots + _by_op(run.ir, "le"))
+    run.check_golden(update_golden)

@@ -309,8 +309,80 @@ class RefactoredChecker(FileChecker):
             return "ok", method
         return "compute", method
 
+    # Attributes of a value that read its metadata, never its values.
+    _METADATA = frozenset({"shape", "device", "dtype", "ndim", "size", "dim", "numel"})
+
+    def _constant_locals(self, fn: cst.FunctionDef) -> set[str]:
+        """Locals of a straight-line function whose values are built from literals, factories
+        and the metadata (shape, device, dtype) of other values alone: T5's relative position
+        buckets, transformers' masks. Compute on them is the policy's constant work, so the
+        source rules leave it to the dynamic guard, which sees the values and has the last word
+        (a local wrongly taken for a constant here is still judged there)."""
+        consts: set[str] = set()
+        for stmt in fn.body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if not isinstance(small, cst.Assign):
+                    continue
+                names = [t.value for t in assign_targets(small) if isinstance(t, cst.Name)]
+                if self._is_constant(small.value, consts):
+                    consts.update(names)
+                else:
+                    consts.difference_update(names)
+        return consts
+
+    def _is_constant(self, expr: cst.BaseExpression, consts: set[str]) -> bool:
+        """Whether `expr` reads no value but literals, constant locals and metadata."""
+        if isinstance(expr, (cst.Integer, cst.Float, cst.SimpleString, cst.Imaginary)):
+            return True
+        if isinstance(expr, cst.Name):
+            return expr.value in consts or expr.value in ("None", "True", "False")
+        if isinstance(expr, cst.Attribute):
+            if expr.attr.value in self._METADATA:
+                return True  # `x.shape`: any value's metadata
+            parts = dotted(expr)
+            if parts and parts[0] in self.imports.names and parts[0] not in consts:
+                return True  # `torch.bool`, `math.pi`: a module's constant
+            if parts and parts[0] == "self" and len(parts) == 2 and \
+                    parts[1] not in self.child_attrs:
+                return True  # `self.num_buckets`: configuration, or a buffer (a constant)
+            return False
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            parts = dotted(func)
+            if parts and parts[0] == "self":
+                return False  # a child or a helper computes on activations
+            if parts and parts[0] in self.imports.names:
+                head_ok = True  # `torch.arange(...)`, `torch.log(...)`
+            elif isinstance(func, cst.Attribute):
+                head_ok = func.attr.value in self._METADATA or self._is_constant(func.value, consts)
+            else:
+                head_ok = bool(parts) and parts[0] in ("int", "float", "min", "max", "len", "abs")
+            return head_ok and all(self._is_constant(a.value, consts) for a in expr.args)
+        if isinstance(expr, cst.Subscript):
+            return self._is_constant(expr.value, consts) and all(
+                self._is_constant_slice(el.slice, consts) for el in expr.slice)
+        if isinstance(expr, cst.BinaryOperation):
+            return self._is_constant(expr.left, consts) and self._is_constant(expr.right, consts)
+        if isinstance(expr, cst.UnaryOperation):
+            return self._is_constant(expr.expression, consts)
+        if isinstance(expr, cst.Comparison):
+            return self._is_constant(expr.left, consts) and all(
+                self._is_constant(c.comparator, consts) for c in expr.comparisons)
+        if isinstance(expr, (cst.Tuple, cst.List)):
+            return all(self._is_constant(el.value, consts) for el in expr.elements)
+        return False
+
+    def _is_constant_slice(self, index: cst.BaseSlice, consts: set[str]) -> bool:
+        if isinstance(index, cst.Index):
+            return self._is_constant(index.value, consts)
+        return all(part is None or self._is_constant(part, consts)
+                   for part in (index.lower, index.upper, index.step))
+
     def _check_function(self, fn: cst.FunctionDef, *, where: str, locals_: set[str],
                         init: bool) -> None:
+        self._consts = set() if init else self._constant_locals(fn)
         called: set[int] = set()  # nodes that are no standalone reference
         for node in walk(fn.body):
             if isinstance(node, cst.Attribute):
@@ -390,6 +462,8 @@ class RefactoredChecker(FileChecker):
             self.add("raw_module_in_init", node, f"`{self.code(node.func)}(…)` in {where}: "
                      "instantiate a class imported from children/ instead")
         elif kind == "compute":
+            if not init and self._is_constant(node, getattr(self, "_consts", set())):
+                return  # constant work (positions, masks): the dynamic guard judges it
             rule = "init_call" if init else "compute_op"
             self.add(rule, node, f"`{self.code(node.func)}` in {where} is a compute op; "
                      "move it into a child module")
