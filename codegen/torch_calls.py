@@ -54,7 +54,12 @@ INERT = {"pin_memory": (False, None), "layout": (torch.strided, None),
          "cudnn_enable": (True, False), "cudnn_enabled": (True, False)}
 
 # Python wrappers whose parameter names differ from the schema's: (binding, schema arg) -> name.
-RENAMES = {("split", "split_size"): "split_size_or_sections",
+# Private aten ops whose public binding has another name: the MoE experts of transformers 5
+# run `aten._grouped_mm`, which torch exports as `F.grouped_mm`.
+PUBLIC_NAMES = {"_grouped_mm": "grouped_mm"}
+
+RENAMES = {("grouped_mm", "self"): "mat_a", ("grouped_mm", "mat2"): "mat_b",
+           ("split", "split_size"): "split_size_or_sections",
            ("split", "split_sizes"): "split_size_or_sections",
            ("dropout", "train"): "training"}
 
@@ -127,7 +132,7 @@ def render(node: fx.Node, lit: Lit) -> cst.BaseExpression:
         expr = SPECIAL[key](args, lit)
         if expr is not None:
             return expr
-    if name.startswith("_"):
+    if name.startswith("_") and name not in PUBLIC_NAMES:
         raise NoTorchCall(f"aten.{key} is private to torch")
     reasons = []
     for binding in _bindings(SAME_AS.get(name, name)):
@@ -171,7 +176,8 @@ def _bindings(name: str) -> list[Binding]:
     if f is not None and not name.startswith("_") and name not in F_DEPRECATED:
         out.append(_function("F", name, f))
     t = getattr(torch, name, None)
-    if t is not None and not inspect.isclass(t) and not inspect.ismodule(t):
+    if t is not None and not name.startswith("_") and not inspect.isclass(t) and \
+            not inspect.ismodule(t):
         if t is getattr(torch._C._VariableFunctions, name, None) or name in TORCH_WRAPPERS:
             out.append(_function("torch", name, t))
     if name.startswith("linalg_"):
@@ -182,6 +188,8 @@ def _bindings(name: str) -> list[Binding]:
         alias = _f_alias(name)  # `log_sigmoid` is F.logsigmoid: the same C binding, renamed
         if alias is not None:
             out.append(Binding("function", f"F.{alias}", None))
+    if name in PUBLIC_NAMES:
+        out.append(_function("F", PUBLIC_NAMES[name], getattr(F, PUBLIC_NAMES[name])))
     if name.endswith("_"):
         f = getattr(F, name[:-1], None)  # `hardtanh_` is `F.hardtanh(..., inplace=True)`
         if inspect.isfunction(f) and "inplace" in inspect.signature(f).parameters:

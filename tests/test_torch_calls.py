@@ -218,6 +218,9 @@ CASES: list[tuple[Any, tuple, dict]] = [
     (aten.__xor__.Tensor, (_mask(4, 4), _mask(4, 4)), {}),
     (aten.remainder.Scalar, (_idx(7, 3, 4), 3), {}),
     (aten.remainder.Scalar, (_r(3, 4) * 5, 2.5), {}),
+    # transformers 5's MoE experts: a private aten op with a public F binding of another name
+    (aten._grouped_mm.default, (_r(6, 8).bfloat16(), _r(2, 8, 8).bfloat16(),
+                                torch.tensor([2, 6], dtype=torch.int32)), {}),
 ]
 
 
@@ -292,6 +295,9 @@ def test_rendered_call_computes_the_overload_bitwise(op: Any, args: tuple, kwarg
     (aten.neg.default, (_r(3),), {}, "-t0"),
     (aten.__and__.Tensor, (_mask(4, 4), _mask(4, 4)), {}, "(t0 & t1)"),
     (aten.remainder.Scalar, (_idx(7, 3, 4), 3), {}, "(t0 % 3)"),
+    (aten._grouped_mm.default, (_r(6, 8).bfloat16(), _r(2, 8, 8).bfloat16(),
+                                torch.tensor([2, 6], dtype=torch.int32)), {},
+     "F.grouped_mm(t0, t1, offs=t2)"),
     (aten.select.int, (_r(3, 5), 1, 2), {}, "t0[:, 2]"),
     (aten.select.int, (_r(3, 5, 4), -2, 3), {}, "t0[..., 3, :]"),
 ])
