@@ -80,15 +80,52 @@ def _terminate(signum: int, frame: Any) -> None:
                    "then 60 s plus 30 s per billion parameters to trace).")
 @click.option("--memory-limit", type=float, default=None,
               help="GiB loading and tracing may allocate (default: 80% of available memory).")
+@click.option("--config", "config", type=click.Path(path_type=Path), default=None,
+              help="transformers:CLASS only: the model's config.json (default: the class's "
+                   "default config).")
+@click.option("--input-shape", default=None,
+              help="transformers:CLASS only: the main input's shape, e.g. 1x2048.")
+@click.option("--dtype", default=None, help="transformers:CLASS only: fp32 (default), bf16 or fp16.")
+@click.option("--layers", type=int, default=None,
+              help="transformers:CLASS only: keep N repeated blocks (a reduced draft, marked so).")
+@click.option("--input", "inputs", multiple=True,
+              help="transformers:CLASS only: NAME=SHAPE of another forward() input; repeatable.")
 @_report_errors
 def lower(model_file: Path, output_dir: Path | None, class_name: str, force: bool, device: str,
-          no_verify: bool, timeout: float | None, memory_limit: float | None) -> None:
-    """Lower MODEL_FILE into a verified draft decomposition."""
-    from workflow.lower import LowerOptions, lower_model
+          no_verify: bool, timeout: float | None, memory_limit: float | None,
+          config: Path | None, input_shape: str | None, dtype: str | None, layers: int | None,
+          inputs: tuple[str, ...]) -> None:
+    """Lower MODEL_FILE (or transformers:CLASS) into a verified draft decomposition."""
+    from frontend.transformers_door import DoorOptions, build_wrapper, is_transformers_target
+    from hdecomp_ir.errors import UserInputError
+    from workflow.lower import WRAPPER_CHECK, LowerOptions, lower_model
 
+    notes: list[str] = []
+    extra: dict[str, str] = {}
+    reduced = None
+    door = [n for n, v in (("--config", config), ("--input-shape", input_shape),
+                           ("--dtype", dtype), ("--layers", layers), ("--input", inputs)) if v]
+    if is_transformers_target(str(model_file)):
+        wrapper = build_wrapper(DoorOptions(target=str(model_file), config=config,
+                                            input_shape=input_shape, dtype=dtype, layers=layers,
+                                            inputs=list(inputs)))
+        output_dir = output_dir or Path("output") / "transformers" / wrapper.name
+        model_file = output_dir.parent / f"{wrapper.name}.py"
+        if model_file.exists() and not force and model_file.read_text() != wrapper.source:
+            raise UserInputError("a different wrapper file already exists", where=str(model_file),
+                                 fix="pass --force to replace it, or -o another directory")
+        model_file.parent.mkdir(parents=True, exist_ok=True)
+        model_file.write_text(wrapper.source, encoding="utf-8")
+        click.echo(f"wrote wrapper {model_file}")
+        notes, extra = wrapper.notes, {WRAPPER_CHECK: wrapper.verify_source}
+        reduced = wrapper.reduced
+    elif door:
+        raise UserInputError(f"{door[0]} applies to transformers:CLASS targets only",
+                             where=str(model_file), fix=f"drop {door[0]}, or lower transformers:CLASS")
     opts = LowerOptions(model_file=model_file, output_dir=output_dir, class_name=class_name,
                         force=force, device=device, verify=not no_verify, timeout=timeout,
-                        memory_limit=int(memory_limit * 2**30) if memory_limit else None)
+                        memory_limit=int(memory_limit * 2**30) if memory_limit else None,
+                        notes=notes, extra_files=extra, reduced=reduced)
     ok = lower_model(opts, echo=click.echo)
     sys.exit(0 if ok else 1)
 

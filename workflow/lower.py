@@ -5,7 +5,7 @@ It is, with the CLI, the only module of hdecomp_ir that imports `passes` and `co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +33,9 @@ class LowerOptions:
     verify_each: bool = False
     timeout: float | None = None        # seconds for loading and tracing; None: by model size
     memory_limit: int | None = None     # bytes; None: 80% of the memory available
+    notes: list[str] = field(default_factory=list)        # for decomposition_analysis.md
+    extra_files: dict[str, str] = field(default_factory=dict)  # tree path -> text (front doors)
+    reduced: str | None = None          # why this draft is not the model's own (--layers)
 
 
 def build_ir(model_file: Path, class_name: str = "Model", *, pass_names: list[str] | None = None,
@@ -159,6 +162,7 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
                              fix="pass --force to replace it, or -o another directory")
     ir = build_ir(model_file, opts.class_name, verify_each=True, timeout=opts.timeout,
                   memory_limit=opts.memory_limit)
+    ir.notes.extend(opts.notes)
     buffers = loose_buffers(ir, model_file, opts.class_name, timeout=opts.timeout,
                             memory_limit=opts.memory_limit)
     timestamp = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
@@ -170,13 +174,18 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
          f"{len(emitted.files)} files, front end {ir.traced.frontend})")
     echo(print_tree(ir))
     with StagedDir(out_dir, force=opts.force) as staging:
-        staging.write_files(emitted.files)
+        staging.write_files({**emitted.files,
+                             **{k: v.encode("utf-8") for k, v in opts.extra_files.items()}})
         ok = True
+        if opts.reduced:
+            _record_status(staging.path, reduced=opts.reduced)
+        if opts.verify and WRAPPER_CHECK in opts.extra_files:
+            ok = _check_wrapper(staging.path / WRAPPER_CHECK, echo)
         if opts.verify:
             # The summary records the tree's own path, not the staging folder it is built in.
             try:
                 ok = run_equivalence(staging.path, emitted, decomp_dir=out_dir,
-                                     device=opts.device, echo=echo)
+                                     device=opts.device, echo=echo) and ok
             except UserInputError as err:
                 # the staging folder is about to vanish: name the model file the user gave
                 raise UserInputError(err.what, where=str(model_file), fix=err.fix) from None
@@ -189,15 +198,35 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
     return ok
 
 
-def _record_status(out_dir: Path, status: str) -> None:
-    """Write the equivalence verdict into decomposition_tree.json's metadata."""
+# A front door's proof that its wrapper computes what the wrapped model computes.
+WRAPPER_CHECK = "steps/step_0_preparation/verify_wrapper.py"
+
+
+def _check_wrapper(script: Path, echo: Echo) -> bool:
+    """Run verify_wrapper.py (it builds the wrapped model for real, as verification does)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    verdict = lines[-1] if lines else f"exit {proc.returncode}"
+    echo(f"wrapper check ({WRAPPER_CHECK}): {verdict}")
+    return proc.returncode == 0
+
+
+def _record_status(out_dir: Path, status: str | None = None, reduced: str | None = None) -> None:
+    """Write the equivalence verdict (and a reduced draft's mark) into decomposition_tree.json's
+    metadata."""
     import json
 
     from hdecomp_ir.spec import TREE_JSON
 
     path = out_dir / TREE_JSON
     tree = json.loads(path.read_text())
-    tree["metadata"]["verification_status"] = status
+    if status is not None:
+        tree["metadata"]["verification_status"] = status
+    if reduced is not None:
+        tree["metadata"]["reduced"] = reduced
     path.write_text(json.dumps(tree, indent=2) + "\n")
 
 
