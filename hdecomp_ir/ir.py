@@ -21,7 +21,8 @@ import torch
 from torch import fx
 
 from hdecomp_ir.errors import IRInvariantError
-from hdecomp_ir.policy import OpInfo, OpKind, arith_is_compute, is_compute_in_parent, op_info
+from hdecomp_ir.policy import (OpInfo, OpKind, arith_is_compute, is_compute_in_parent, is_random_op,
+                              op_info)
 from hdecomp_ir.spec import Level, dtype_code
 from hdecomp_ir.traced import TracedGraph
 
@@ -125,9 +126,7 @@ class IR:
             args = node.all_input_nodes
             from_weights = [a for a in args if self.is_weight(a) or a in self.weight_derived]
             tensor_args = [a for a in args if isinstance(a.meta.get("val"), torch.Tensor)]
-            seeded = isinstance(node.target, torch._ops.OpOverload) and \
-                torch.Tag.nondeterministic_seeded in node.target.tags
-            if not seeded and not from_weights and all(a in self.constant_derived for a in args):
+            if not is_random_op(node.target) and not from_weights and all(a in self.constant_derived for a in args):
                 # The verifier's provenance rule: factory results and what is computed from them
                 # alone (transformers' causal mask: arange, ge, and, cumsum) are constants, and
                 # their construction is plumbing wherever it happens.

@@ -152,6 +152,13 @@ def _compute_intensive() -> frozenset[str]:
     return frozenset(str(op).split(".")[-1] for op in get_default_op_list().compute_intensive_ops)
 
 
+def is_random_op(target: Any) -> bool:
+    """Whether an op draws random numbers (`randn`, `dropout` in training, `bernoulli`): its
+    result is never a constant, whatever its inputs."""
+    return isinstance(target, torch._ops.OpOverload) and \
+        torch.Tag.nondeterministic_seeded in target.tags
+
+
 def op_info(target: Any) -> OpInfo:
     """Classify an fx call target (an aten overload or a Python builtin such as getitem)."""
     name = op_name(target)

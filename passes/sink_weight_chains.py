@@ -13,10 +13,10 @@ later pass can treat components as ranges of the op order.
 
 from __future__ import annotations
 
-import torch
 from torch import fx
 
 from hdecomp_ir.ir import IR, is_weight_placeholder
+from hdecomp_ir.policy import is_random_op
 from hdecomp_ir.traced import TracedGraph
 
 
@@ -25,11 +25,6 @@ def sink_weight_chains(ir: IR) -> IR:
     _sink(ir.traced)
     ir.reindex()
     return ir
-
-
-def _is_seeded(node: fx.Node) -> bool:
-    return isinstance(node.target, torch._ops.OpOverload) and \
-        torch.Tag.nondeterministic_seeded in node.target.tags
 
 
 def _sink(traced: TracedGraph) -> None:
@@ -44,7 +39,7 @@ def _sink(traced: TracedGraph) -> None:
         if args and all(is_weight_placeholder(traced, a) or (a in derived and a not in constants)
                         for a in args):
             derived.add(node)
-        elif not _is_seeded(node) and all(a in constants for a in args):
+        elif not is_random_op(node.target) and all(a in constants for a in args):
             # A factory (`arange`, `ones`) and what is built from it alone: a constant that each
             # consumer computes itself, so that a mask built once at the model's level is
             # rebuilt inside each layer that reads it. Handed over as an input it would be an

@@ -25,6 +25,7 @@ class RefactoredChecker(FileChecker):
     """The parent's rules on top of the universal ones."""
 
     def run(self) -> None:
+        self._consts: set[str] = set()  # constant locals of the function being checked
         if self.module is None:
             return
         self._approve_preamble()
@@ -462,7 +463,7 @@ class RefactoredChecker(FileChecker):
             self.add("raw_module_in_init", node, f"`{self.code(node.func)}(…)` in {where}: "
                      "instantiate a class imported from children/ instead")
         elif kind == "compute":
-            if not init and self._is_constant(node, getattr(self, "_consts", set())):
+            if not init and self._is_constant(node, self._consts):
                 return  # constant work (positions, masks): the dynamic guard judges it
             rule = "init_call" if init else "compute_op"
             self.add(rule, node, f"`{self.code(node.func)}` in {where} is a compute op; "
