@@ -339,3 +339,41 @@ def test_bytecode_beside_a_step_file_never_runs(verifier: StepVerifier, step_opt
     assert cache.is_file() and cache.parent.name == "__pycache__"
     result = verifier.verify(step_options(step))
     assert result.status == "PASS", result.summary_line()
+
+
+_CAPABILITY_PROBE = """
+import sys
+from pathlib import Path
+
+import torch
+
+from verifier.runtime import isolation
+
+work = Path(sys.argv[1])
+isolation.enter(isolation.View(refactored=None, children_dir=None, scratch=work / "scratch",
+                               root=work / "root"))
+print(torch.backends.cpu.get_cpu_capability())
+"""
+
+
+def test_torch_keeps_the_hosts_cpu_kernels_inside_the_view(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that has imported torch but computed nothing yet, as the workers do when they
+    enter: without /proc, torch's first look at the CPU would fail inside the view and fall back
+    to its unvectorised kernels (slower, and rounding unlike the run they are compared with)."""
+    import subprocess
+    import sys
+
+    import torch
+
+    from verifier.runtime import isolation
+
+    monkeypatch.delenv(isolation.ENV, raising=False)
+    if isolation.mode() != isolation.NAMESPACE:
+        pytest.fail("namespaces are unavailable on this machine; the view cannot be tested")
+    (tmp_path / "scratch").mkdir()
+    proc = subprocess.run([sys.executable, "-c", _CAPABILITY_PROBE, str(tmp_path)],
+                          capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == torch.backends.cpu.get_cpu_capability()
