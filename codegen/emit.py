@@ -128,11 +128,21 @@ def emit(ir: IR, *, source: str, buffers: dict[str, torch.Tensor], source_level:
 
 
 def _instance_ids(ir: IR) -> dict[int, str]:
+    """Tree node ids: the parent's id, then the attribute its step's RefactoredModel holds the
+    child under. One step serves every instance of a component, rendered from the first one
+    (depth first, as the steps are planned); a later instance's own module paths can name its
+    children differently (`network.4` where the step says `m_2`), so it takes the first
+    instance's attribute names, child by child."""
     ids: dict[int, str] = {id(ir.root): "root"}
+    attrs_of: dict[str, list[str]] = {}
 
     def visit(comp: Component) -> None:
-        for ref in child_refs(ir, comp, comp.children):
-            ids[id(ref.comp)] = f"{ids[id(comp)]}.{ref.attr}"
+        refs = child_refs(ir, comp, comp.children)
+        attrs = attrs_of.setdefault(comp.key, [ref.attr for ref in refs])
+        if len(attrs) != len(refs):
+            attrs = [ref.attr for ref in refs]
+        for ref, attr in zip(refs, attrs):
+            ids[id(ref.comp)] = f"{ids[id(comp)]}.{attr}"
             visit(ref.comp)
 
     visit(ir.root)

@@ -13,7 +13,7 @@ from typing import Any
 
 import libcst as cst
 import torch
-from torch import fx
+from torch import fx, nn
 
 from hdecomp_ir.errors import UserInputError
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
@@ -165,6 +165,68 @@ def header(ir: IR, comp: Component, *, parent: str, children: list[str],
 
 # --- component files -------------------------------------------------------------------------
 
+def _significant(value: float) -> float:
+    return float(f"{value:.2g}")
+
+
+# Builtins rebuilt on the CPU to read their init's spread: small enough to cost nothing.
+_INIT_PROBE_MAX_ELEMENTS = 1 << 24
+
+
+def _builtin_init_tensor(ir: IR, fqn: str) -> torch.Tensor | None:
+    """The tensor `fqn` as its owning torch.nn builtin initialises it, rebuilt on the CPU under
+    the spec's seed (lowering holds the model on meta, without values); None when the owner is
+    not a builtin that rebuilds from its repr, or is too large to rebuild in passing."""
+    if "." not in fqn or ir.traced.model is None:
+        return None
+    owner, local = fqn.rsplit(".", 1)
+    cache: dict[str, nn.Module | None] = ir.__dict__.setdefault("_init_probe_cache", {})
+    if owner not in cache:
+        cache[owner] = None
+        source = module_repr(ir, owner)
+        try:
+            meta_owner = ir.traced.model.get_submodule(owner)
+        except AttributeError:
+            source = None
+        if source is not None and sum(p.numel() for p in meta_owner.parameters()) <= \
+                _INIT_PROBE_MAX_ELEMENTS:
+            with torch.random.fork_rng(devices=[]), torch.device("cpu"):
+                torch.manual_seed(BASE_SEED)
+                cache[owner] = eval(source, {"nn": nn})  # torch's own repr of a builtin
+    module = cache[owner]
+    value = getattr(module, local, None) if module is not None else None
+    return value if isinstance(value, torch.Tensor) else None
+
+
+def _random_like_init(ir: IR, fqn: str, shape: cst.BaseExpression,
+                      dtype: cst.BaseExpression) -> cst.BaseExpression:
+    """Random values at the spread the model's own init gives the tensor (two significant
+    digits), where a torch.nn builtin owns it; plain `torch.randn` otherwise.
+
+    A standalone file's weights set the workload's value ranges: unit-variance weights saturate
+    a recurrent kernel (nn.GRU's flattened weights at std 1 make its output chaotic, so two runs
+    differing by one rounding disagree by 2.0) where nn.GRU's own init (std 1/sqrt(3 hidden))
+    does not.
+    """
+    randn = call("torch.randn", [shape], {"dtype": dtype})
+    tensor = _builtin_init_tensor(ir, fqn)
+    if tensor is None or tensor.numel() < 2 or not tensor.is_floating_point():
+        return randn
+    values = tensor.detach().to(torch.float64)
+    mean, std = _significant(float(values.mean())), _significant(float(values.std()))
+    if std == 0.0:
+        return call("torch.full", [shape, cst.Float(repr(mean))], {"dtype": dtype})
+    if abs(mean) < 0.1 * std:
+        mean = 0.0
+    if std == 1.0 and mean == 0.0:
+        return randn
+    value: cst.BaseExpression = cst.BinaryOperation(randn, cst.Multiply(), cst.Float(repr(std)))
+    if mean:
+        value = cst.BinaryOperation(value, cst.Add() if mean > 0 else cst.Subtract(),
+                                    cst.Float(repr(abs(mean))))
+    return value
+
+
 def _weight_init(ir: IR, node: fx.Node, name: str,
                  buffers: dict[str, torch.Tensor]) -> list[cst.BaseStatement]:
     t = value_type(node)
@@ -179,7 +241,7 @@ def _weight_init(ir: IR, node: fx.Node, name: str,
         value = call(cst.Attribute(cst.Subscript(cst.Name("_BUFFERS"), [cst.SubscriptElement(
             cst.Index(string(name)))]), cst.Name("clone")), [])
     elif t.dtype.is_floating_point:
-        value = call("torch.randn", [shape], {"dtype": dtype})
+        value = _random_like_init(ir, fqn, shape, dtype)
     else:
         value = call("torch.zeros", [shape], {"dtype": dtype})
     if ir.is_param(node):

@@ -27,7 +27,9 @@ from typing import Any
 import torch
 
 from hdecomp_ir.spec import BASE_SEED, REFACTORED_FILE, STEPS_DIR, WEIGHT_MAP_JSON
+from tensors.collect import TensorMeta, collect_tensors
 from verifier.runtime import isolation
+from verifier.weights import plan_transfer
 
 
 def _load(path: Path, name: str) -> Any:
@@ -59,33 +61,29 @@ def flatten(value: Any) -> list[Any]:
     return [value]
 
 
-def _tensors_by_name(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    from tensors.collect import tensors_by_name
-
-    return tensors_by_name(model)
+Weights = tuple[list[TensorMeta], dict[str, torch.Tensor]]
 
 
-def _copy(source: dict[str, torch.Tensor], target_model: torch.nn.Module,
-          weight_map: dict[str, Any] | None, where: str) -> None:
-    """Copy `source` tensors into `target_model` under `weight_map` (identity names when None)."""
-    target = _tensors_by_name(target_model)
-    if weight_map is None:
-        weight_map = {n: n for n in target if n in source}
+def _copy(source: Weights, target_model: torch.nn.Module, weight_map: dict[str, Any] | None,
+          where: str) -> None:
+    """Copy `source` tensors into `target_model` by the verifier's own transfer plan (weight
+    map entries, then exact names, then module order and shape), so the composed model gets
+    the weights each step was verified with, also where a kernel file names them differently
+    (nn.GRU's `gru.weight_ih_l0` held as `gru_weight_ih_l0`)."""
+    metas, tensors = source
+    target_metas, targets = collect_tensors(target_model)
+    lists = None if weight_map is None else {
+        k: [v] if isinstance(v, str) else list(v) for k, v in weight_map.items()}
+    plan = plan_transfer(metas, target_metas, lists, map_file=where)
+    if plan.errors:
+        raise ValueError(f"{where}: {plan.errors[0].message}")
     with torch.no_grad():
-        for src, dst in weight_map.items():
-            if src not in source:
-                raise KeyError(f"{where}: the weight map names {src!r}, which the parent does not hold")
-            for name in [dst] if isinstance(dst, str) else dst:
-                if name not in target:
-                    raise KeyError(f"{where}: the weight map copies {src!r} to {name!r}, which the "
-                                   "composed model does not hold")
-                if tuple(source[src].shape) != tuple(target[name].shape):
-                    raise ValueError(f"{where}: {src!r} {list(source[src].shape)} does not fit "
-                                     f"{name!r} {list(target[name].shape)}")
-                target[name].copy_(source[src])
+        for src, dsts in plan.assignments.items():
+            for dst in dsts:
+                targets[dst].copy_(tensors[src])
 
 
-def _compose(out_dir: Path, tree: dict[str, Any], node_id: str, weights: dict[str, torch.Tensor],
+def _compose(out_dir: Path, tree: dict[str, Any], node_id: str, weights: Weights,
              used: list[str]) -> torch.nn.Module:
     """The composed model of one tree node, its tensors taken from `weights` (its parent's
     instance of it)."""
@@ -114,7 +112,7 @@ def _compose(out_dir: Path, tree: dict[str, Any], node_id: str, weights: dict[st
         if not isinstance(child, torch.nn.Module):
             raise ValueError(f"{STEPS_DIR}/{step}/{REFACTORED_FILE}: RefactoredModel has no child "
                              f"`{attr}` (tree node {child_id})")
-        setattr(model, attr, _compose(out_dir, tree, child_id, _tensors_by_name(child), used))
+        setattr(model, attr, _compose(out_dir, tree, child_id, collect_tensors(child), used))
     return model
 
 
@@ -128,8 +126,9 @@ def run_original(job: dict[str, Any], job_dir: Path) -> dict[str, Any]:
     torch.manual_seed(BASE_SEED)
     model = module.Model(*module.get_init_inputs()).eval()
     inputs = _seeded_inputs(module)
-    torch.save({k: v.detach().clone() for k, v in _tensors_by_name(model).items()},
-               job_dir / "weights.pt")
+    metas, tensors = collect_tensors(model)
+    torch.save({k: v.detach().clone() for k, v in tensors.items()}, job_dir / "weights.pt")
+    (job_dir / "weights.json").write_text(json.dumps([m.to_json() for m in metas]))
     torch.save([x.clone() if isinstance(x, torch.Tensor) else x for x in inputs], job_dir / "inputs.pt")
     with torch.no_grad():
         output = model(*inputs)
@@ -140,14 +139,14 @@ def run_original(job: dict[str, Any], job_dir: Path) -> dict[str, Any]:
 def run_composed(job: dict[str, Any], job_dir: Path) -> dict[str, Any]:
     out_dir = Path(job["out_dir"])
     tree = json.loads(Path(job["tree"]).read_text())
-    weights = torch.load(job_dir / "weights.pt", weights_only=True)
+    weights = ([TensorMeta.from_json(m) for m in json.loads((job_dir / "weights.json").read_text())],
+               torch.load(job_dir / "weights.pt", weights_only=True))
     inputs = torch.load(job_dir / "inputs.pt", weights_only=True)
     if job.get("isolation") == isolation.NAMESPACE:
         # Everything this process needs of its own is read or imported by now; the component
         # files it loads next are untrusted, so from here it sees the decomposition read-only
         # without the model it is compared with (the parent's choice of what to hide), its job
         # folder, and nothing of the user's (no result key, no checkout, no network).
-        import tensors.collect  # noqa: F401 - imported before the view hides the package
 
         root = Path(job["view_root"])
         root.mkdir()

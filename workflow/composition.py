@@ -102,7 +102,7 @@ def check_composition(out_dir: Path, timeout: float = COMPOSITION_TIMEOUT_S) -> 
             expected = torch.load(orig_dir / "outputs.pt", weights_only=True)
         except Exception as err:  # noqa: BLE001 - a file the worker wrote, of any shape
             return False, f"the original's outputs cannot be read: {type(err).__name__}"
-        for name in ("weights.pt", "inputs.pt"):
+        for name in ("weights.pt", "weights.json", "inputs.pt"):
             shutil.copyfile(orig_dir / name, comp_dir / name)
         shutil.rmtree(orig_dir)
         why = _run_role("composed", comp_dir, {"out_dir": str(out_dir), "tree": str(out_dir / TREE_JSON),
