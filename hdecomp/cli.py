@@ -153,22 +153,39 @@ def ir(model_file: Path, class_name: str, dump_dir: Path | None, pass_names: str
 @click.option("--weight-map", type=click.Path(path_type=Path), default=None)
 @click.option("--rtol", type=float, default=None)
 @click.option("--atol", type=float, default=None)
-@click.option("--trials", type=int, default=3, show_default=True)
+@click.option("--trials", type=int, default=None,
+              help="Trials, each on fresh seeds.  [default: 3; 1 with --quick]")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--timeout", type=float, default=600.0, show_default=True,
               help="Seconds the untrusted code may run.")
+@click.option("--quick", is_flag=True,
+              help="One trial, every check as usual, for fast iteration: a step that would pass "
+                   "is QUICK, written to verification_result.quick.json beside refactored.py (or "
+                   "--output), "
+                   "and `hdecomp verify` never counts it as PASS.")
 @_report_errors
 def verify_step(original: Path, refactored: Path, output: Path | None, weight_map: Path | None,
-                rtol: float | None, atol: float | None, trials: int, device: str,
-                timeout: float) -> None:
+                rtol: float | None, atol: float | None, trials: int | None, device: str,
+                timeout: float, quick: bool) -> None:
     """Verify one agent-written step: anti-cheat, weight transfer, numerics."""
+    from hdecomp_ir.errors import UserInputError
+    from hdecomp_ir.spec import NUM_TRIALS, QUICK_RESULT_JSON, QUICK_STATUS, STEP_RESULT_JSON
     from verifier import StepOptions, verify_step as run_verify_step
 
+    if quick:
+        if output is None:
+            output = Path(refactored).parent / QUICK_RESULT_JSON
+        elif Path(output).name == STEP_RESULT_JSON:
+            raise UserInputError(f"--quick does not write {STEP_RESULT_JSON}, which `verify` reads",
+                                 where=str(output),
+                                 fix=f"leave --output out (it writes {QUICK_RESULT_JSON}) or name "
+                                     "another file")
     result = run_verify_step(StepOptions(original=original, refactored=refactored, output=output,
-                                         weight_map=weight_map, rtol=rtol, atol=atol, trials=trials,
-                                         device=device, timeout=timeout))
+                                         weight_map=weight_map, rtol=rtol, atol=atol,
+                                         trials=trials if trials is not None else (1 if quick else NUM_TRIALS),
+                                         device=device, timeout=timeout, quick=quick))
     click.echo(result.summary_line())
-    sys.exit(0 if result.passed else 1)
+    sys.exit(0 if result.passed or result.status == QUICK_STATUS else 1)
 
 
 # -- whole-directory checks (hdecomp_ir/checks) ---------------------------------------------------

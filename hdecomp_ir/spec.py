@@ -176,6 +176,10 @@ REFACTORED_FILE = "refactored.py"
 CHILDREN_DIR = "children"
 BUFFERS_SUFFIX = ".buffers.pt"          # a component's sidecar of real tensors: <file>.buffers.pt
 STEP_RESULT_JSON = "verification_result.json"
+# `verify-step --quick` (one trial) writes here, never to STEP_RESULT_JSON, and its status is
+# QUICK: a fast answer for an agent's iteration that `verify` never counts as PASS.
+QUICK_RESULT_JSON = "verification_result.quick.json"
+QUICK_STATUS = "QUICK"
 STEP_SUMMARY_JSON = "step_verification_summary.json"
 COVERAGE_REPORT_JSON = "coverage_report.json"
 COVERAGE_SUMMARY_JSON = "coverage_summary.json"

@@ -219,3 +219,35 @@ def test_selftest_worker_sees_no_result_key(mlp: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv(isolation.ENV, isolation.PROCESS)
     results = {r.file: r for r in run_selftests(mlp, [GELU], jobs=1, timeout=120)}
     assert results[GELU].status == "FAIL", results[GELU]
+
+
+def test_quick_result_is_never_counted_as_pass(mlp: Path) -> None:
+    """`verify-step --quick` (one trial) writes QUICK to its own file; even signed by this
+    machine and moved onto verification_result.json, `verify` does not reuse it as a PASS."""
+    step = mlp / "steps" / STEP
+    full = step / "verification_result.json"
+    before = full.read_bytes()
+    code, out = cli("verify-step", "--original", str(step / "original.py"),
+                    "--refactored", str(step / "refactored.py"), "--quick")
+    assert code == 0, out
+    assert out.startswith(f"QUICK {STEP}: 1 trial passed") and "not a PASS" in out
+    assert full.read_bytes() == before
+    quick = json.loads((step / "verification_result.quick.json").read_text())
+    assert quick["status"] == "QUICK" and quick["numerical_comparison"]["num_trials"] == 1
+    assert signing.check(quick) == ""
+    shutil.move(step / "verification_result.quick.json", full)
+    code, out = cli("verify", str(mlp), "--no-coverage")
+    assert code == 0, out
+    assert "(0 fresh results reused, 1 verified, 0 stale)" in out
+    assert json.loads(full.read_text())["status"] == "PASS"
+    assert json.loads(full.read_text())["numerical_comparison"]["num_trials"] == 3
+
+
+def test_quick_refuses_to_write_the_full_result(mlp: Path) -> None:
+    step = mlp / "steps" / STEP
+    code, out = cli("verify-step", "--original", str(step / "original.py"), "--refactored",
+                    str(step / "refactored.py"), "--quick", "--output", str(step / "verification_result.json"))
+    assert code == 2 and out.count("\n") == 1 and "--quick does not write" in out
+    code, out = cli("verify-step", "--original", str(step / "original.py"), "--refactored",
+                    str(step / "refactored.py"), "--quick", "--trials", "3")
+    assert code == 2 and "--quick runs one trial" in out

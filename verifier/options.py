@@ -47,6 +47,9 @@ class StepOptions:
     # OS's CSPRNG, one set per StepVerifier so its original-run cache still works), recorded in
     # the result. Given: exactly these, one per trial (reproducible runs, tests).
     seeds: list[int] | None = None
+    # An agent's fast iteration (`verify-step --quick`): one trial, every check as usual, and a
+    # step that would pass is QUICK, which nothing counts as PASS.
+    quick: bool = False
 
 
 @dataclass
@@ -147,6 +150,9 @@ def resolve(opts: StepOptions) -> ResolvedStep:
     check_original_source(original)
     if opts.trials < 1:
         raise UserInputError(f"--trials must be at least 1, not {opts.trials}")
+    if opts.quick and opts.trials != 1:
+        raise UserInputError(f"--quick runs one trial, not {opts.trials}",
+                             fix="leave --trials out with --quick")
     if opts.seeds is not None and (len(opts.seeds) != opts.trials or
                                    not all(isinstance(s, int) and s >= 0 for s in opts.seeds)):
         raise UserInputError(f"seeds {opts.seeds} must be {opts.trials} non-negative integers, "

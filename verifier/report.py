@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hdecomp_ir.spec import QUICK_STATUS as QUICK
+
 # Rule codes, grouped by the stage that reports them.
 STATIC_RULES = {
     "syntax_error": "refactored code does not parse",
@@ -121,7 +123,7 @@ class Violation:
 class StepResult:
     """The verdict on one step; `to_json()` is verification_result.json."""
 
-    status: str  # PASS, FAIL or ERROR (could not judge: memory, infrastructure)
+    status: str  # PASS, FAIL, ERROR (could not judge: memory, infrastructure) or QUICK
     original_file: str
     refactored_file: str
     step_name: str
@@ -193,6 +195,11 @@ class StepResult:
             return text + (f"; warning: {weak[0]}" if weak else "")
         if self.status == "ERROR":
             return f"ERROR {self.step_name}: {self.error}"
+        if self.status == QUICK:
+            num = self.numerical_comparison
+            return (f"QUICK {self.step_name}: 1 trial passed, max diff "
+                    f"{float(num.get('max_diff_across_trials', 0.0)):.3g}; not a PASS: verify-step "
+                    "without --quick runs every trial")
         shown = [v.one_line() for v in self.failures[:3]]
         more = len(self.failures) - len(shown)
         tail = f" (+{more} more, see the result JSON)" if more > 0 else ""
