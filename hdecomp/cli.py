@@ -65,6 +65,22 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _progress_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--quiet and --json: how a long command reports its progress on stderr."""
+    fn = click.option("--json", "progress_json", is_flag=True,
+                      help="Progress as JSON lines on stderr (step, worker, trial, elapsed, "
+                           "time left).")(fn)
+    return click.option("--quiet", is_flag=True, help="No progress lines.")(fn)
+
+
+def _progress_mode(quiet: bool, progress_json: bool) -> str:
+    from hdecomp_ir.errors import UserInputError
+
+    if quiet and progress_json:
+        raise UserInputError("--quiet and --json exclude each other", fix="pass one of them")
+    return "quiet" if quiet else "json" if progress_json else "text"
+
+
 @main.command()
 @click.argument("model_file", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output_dir", type=click.Path(path_type=Path), default=None,
@@ -90,11 +106,12 @@ def _terminate(signum: int, frame: Any) -> None:
               help="transformers:CLASS only: keep N repeated blocks (a reduced draft, marked so).")
 @click.option("--input", "inputs", multiple=True,
               help="transformers:CLASS only: NAME=SHAPE of another forward() input; repeatable.")
+@_progress_options
 @_report_errors
 def lower(model_file: Path, output_dir: Path | None, class_name: str, force: bool, device: str,
           no_verify: bool, timeout: float | None, memory_limit: float | None,
           config: Path | None, input_shape: str | None, dtype: str | None, layers: int | None,
-          inputs: tuple[str, ...]) -> None:
+          inputs: tuple[str, ...], quiet: bool, progress_json: bool) -> None:
     """Lower MODEL_FILE (or transformers:CLASS) into a verified draft decomposition."""
     from frontend.transformers_door import DoorOptions, build_wrapper, is_transformers_target
     from hdecomp_ir.errors import UserInputError
@@ -125,7 +142,8 @@ def lower(model_file: Path, output_dir: Path | None, class_name: str, force: boo
     opts = LowerOptions(model_file=model_file, output_dir=output_dir, class_name=class_name,
                         force=force, device=device, verify=not no_verify, timeout=timeout,
                         memory_limit=int(memory_limit * 2**30) if memory_limit else None,
-                        notes=notes, extra_files=extra, reduced=reduced)
+                        notes=notes, extra_files=extra, reduced=reduced,
+                        progress=_progress_mode(quiet, progress_json))
     ok = lower_model(opts, echo=click.echo)
     sys.exit(0 if ok else 1)
 
@@ -163,15 +181,19 @@ def ir(model_file: Path, class_name: str, dump_dir: Path | None, pass_names: str
                    "is QUICK, written to verification_result.quick.json beside refactored.py (or "
                    "--output), "
                    "and `hdecomp verify` never counts it as PASS.")
+@_progress_options
 @_report_errors
 def verify_step(original: Path, refactored: Path, output: Path | None, weight_map: Path | None,
                 rtol: float | None, atol: float | None, trials: int | None, device: str,
-                timeout: float, quick: bool) -> None:
+                timeout: float, quick: bool, quiet: bool, progress_json: bool) -> None:
     """Verify one agent-written step: anti-cheat, weight transfer, numerics."""
     from hdecomp_ir.errors import UserInputError
     from hdecomp_ir.spec import NUM_TRIALS, QUICK_RESULT_JSON, QUICK_STATUS, STEP_RESULT_JSON
     from verifier import StepOptions, verify_step as run_verify_step
+    from workflow.progress import Progress
 
+    progress = Progress(_progress_mode(quiet, progress_json))
+    progress.name = Path(refactored).resolve().parent.name  # one step: its workers' lines only
     if quick:
         if output is None:
             output = Path(refactored).parent / QUICK_RESULT_JSON
@@ -183,7 +205,8 @@ def verify_step(original: Path, refactored: Path, output: Path | None, weight_ma
     result = run_verify_step(StepOptions(original=original, refactored=refactored, output=output,
                                          weight_map=weight_map, rtol=rtol, atol=atol,
                                          trials=trials if trials is not None else (1 if quick else NUM_TRIALS),
-                                         device=device, timeout=timeout, quick=quick))
+                                         device=device, timeout=timeout, quick=quick,
+                                         progress=progress.heartbeat))
     click.echo(result.summary_line())
     sys.exit(0 if result.passed or result.status == QUICK_STATUS else 1)
 
@@ -199,15 +222,18 @@ def verify_step(original: Path, refactored: Path, output: Path | None, weight_ma
               help="Seconds one step or one self-test may run.")
 @click.option("--rerun-all", is_flag=True, help="Re-verify every step, fresh PASS results included.")
 @click.option("--no-coverage", is_flag=True, help="Skip the op coverage check.")
+@_progress_options
 @_report_errors
 def verify_cmd(decomp_dir: Path, device: str, jobs: int, timeout: float, rerun_all: bool,
-               no_coverage: bool) -> None:
+               no_coverage: bool, quiet: bool, progress_json: bool) -> None:
     """Re-check a whole decomposition: steps (stale ones re-run), self-tests, composition,
     coverage and the tree layout; writes the verification/ summaries."""
     from workflow.verify_tree import VerifyOptions, verify_dir
 
     report = verify_dir(VerifyOptions(out_dir=decomp_dir, device=device, jobs=jobs, timeout=timeout,
-                                      rerun_all=rerun_all, coverage=not no_coverage), echo=click.echo)
+                                      rerun_all=rerun_all, coverage=not no_coverage,
+                                      progress=_progress_mode(quiet, progress_json)),
+                        echo=click.echo)
     for line in report.failures:
         click.echo(line)
     passed = sum(1 for r in report.steps if r["verification_status"] == "PASS")

@@ -251,3 +251,38 @@ def test_quick_refuses_to_write_the_full_result(mlp: Path) -> None:
     code, out = cli("verify-step", "--original", str(step / "original.py"), "--refactored",
                     str(step / "refactored.py"), "--quick", "--trials", "3")
     assert code == 2 and "--quick runs one trial" in out
+
+
+def test_progress_reports_steps_workers_and_trials(mlp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`verify --json` style progress: a step event, then the workers' phases and trials while
+    they run (the heartbeat made frequent here), on the stream given, never on stdout."""
+    import io
+
+    from verifier import engine
+    from workflow.progress import Progress
+    from workflow.verify_tree import VerifyOptions, VerifyReport, verify_steps
+
+    monkeypatch.setattr(engine, "HEARTBEAT_S", 0.02)
+    stream = io.StringIO()
+    monkeypatch.setattr("workflow.progress.sys.stderr", stream)
+    report = VerifyReport()
+    rows = verify_steps(VerifyOptions(out_dir=mlp, rerun_all=True, progress="json"), report,
+                        echo=lambda line: None)
+    assert [r["verification_status"] for r in rows] == ["PASS"]
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert events[0] == {"event": "begin", "total": 1, "what": "steps"}
+    assert events[1]["event"] == "step" and events[1]["step"] == STEP and events[1]["index"] == 1
+    workers = [e for e in events if e["event"] == "worker"]
+    assert {e["worker"] for e in workers} == {"original", "refactored"}
+    assert {e["phase"] for e in workers} <= {None, "load", "memory", "construct", "transfer",
+                                             "inputs", "forward"}
+    assert any(e["phase"] == "forward" and e["trial"] is not None for e in workers)
+    assert all(e["step"] == STEP and e["seconds"] >= 0 for e in workers)
+    text = Progress("text", io.StringIO())
+    text.total = 2
+    text.step(0, "a")
+    text.step(1, "b")
+    assert text.eta() is not None and "about" in text.stream.getvalue().splitlines()[-1]
+    quiet = Progress("quiet", io.StringIO())
+    quiet.step(0, "a")
+    assert quiet.heartbeat is None and quiet.stream.getvalue() == ""

@@ -18,9 +18,10 @@ import json
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -35,7 +36,10 @@ from verifier.report import StepResult
 from verifier.runtime import isolation
 from verifier.runtime.sandbox import ForkServer, JobOutcome, Launcher, SpawnLauncher
 from verifier.static.source_rules import StaticReport, check_sources
-from verifier.judge.verdict import Judge, last_phase, log_tail, STAGE_TEXT
+from verifier.judge.verdict import Judge, current_phase, last_phase, log_tail, STAGE_TEXT
+
+# Seconds between progress reports while a worker runs.
+HEARTBEAT_S = 10.0
 
 # Original runs kept for reuse across steps (outputs in memory, inputs and state on disk), in
 # bytes; least recently used runs go first. Steps rarely share an original, so this is small.
@@ -113,9 +117,10 @@ class StepVerifier:
         (job_dir / "job.json").write_text(json.dumps(spec))
         return job_dir
 
-    def _run(self, opts: StepOptions, job_dir: Path,
-             collect: tuple[str, ...] = ()) -> tuple[JobOutcome, dict[str, Any] | None]:
-        outcome = self._launcher(opts.start_method).run(job_dir, opts.timeout)
+    def _run(self, opts: StepOptions, job_dir: Path, collect: tuple[str, ...] = (),
+             worker: str = "original") -> tuple[JobOutcome, dict[str, Any] | None]:
+        with _Heartbeat(opts.progress, worker, job_dir):
+            outcome = self._launcher(opts.start_method).run(job_dir, opts.timeout)
         if collect:
             _collect(job_dir / "out", job_dir, collect)
         result_file = job_dir / "result.json"
@@ -286,7 +291,7 @@ class StepVerifier:
                 "threads": _threads(opts, step), "isolation": isolation.mode()}
         result.isolation = spec["isolation"]  # what the parent required, not what the worker says
         job_dir = self._new_job("refactored", spec)
-        outcome, data = self._run(opts, job_dir, collect=_REFACTORED_OUTPUTS)
+        outcome, data = self._run(opts, job_dir, collect=_REFACTORED_OUTPUTS, worker="refactored")
         result.timing["refactored_s"] = outcome.seconds
         t_judge = time.monotonic()
         try:
@@ -313,6 +318,35 @@ def _collect(out_dir: Path, job_dir: Path, patterns: tuple[str, ...]) -> None:
             if path.is_symlink() or not path.is_file():
                 continue
             path.replace(job_dir / path.name)
+
+
+class _Heartbeat:
+    """While a worker runs: every HEARTBEAT_S, tell `progress` which phase and trial it is in
+    (read from its events file, known phases only) and for how long it has run."""
+
+    def __init__(self, progress: Callable[[dict[str, Any]], None] | None, worker: str,
+                 job_dir: Path) -> None:
+        self.progress, self.worker, self.job_dir = progress, worker, job_dir
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> "_Heartbeat":
+        if self.progress is not None:
+            self.thread = threading.Thread(target=self._beat, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def _beat(self) -> None:
+        assert self.progress is not None
+        t0 = time.monotonic()
+        while not self.stop.wait(HEARTBEAT_S):
+            self.progress({"worker": self.worker, **current_phase(self.job_dir),
+                           "seconds": round(time.monotonic() - t0, 1)})
 
 
 def _threads(opts: StepOptions, step: ResolvedStep) -> int | None:

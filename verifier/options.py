@@ -10,7 +10,7 @@ import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -50,6 +50,9 @@ class StepOptions:
     # An agent's fast iteration (`verify-step --quick`): one trial, every check as usual, and a
     # step that would pass is QUICK, which nothing counts as PASS.
     quick: bool = False
+    # Called every few seconds while a worker runs, with {"worker": "original" | "refactored",
+    # "phase": ..., "trial": ..., "seconds": ...} (workflow.progress prints it); None: silent.
+    progress: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -36,6 +36,7 @@ class LowerOptions:
     notes: list[str] = field(default_factory=list)        # for decomposition_analysis.md
     extra_files: dict[str, str] = field(default_factory=dict)  # tree path -> text (front doors)
     reduced: str | None = None          # why this draft is not the model's own (--layers)
+    progress: str = "text"              # workflow.progress mode: text, quiet (--quiet), json
 
 
 def build_ir(model_file: Path, class_name: str = "Model", *, pass_names: list[str] | None = None,
@@ -153,6 +154,7 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
     from codegen.emit import emit
     from hdecomp_ir.errors import UserInputError
     from workflow.staging import StagedDir
+    from workflow.progress import Progress
     from workflow.step_loop import run_equivalence
 
     model_file = Path(opts.model_file)
@@ -185,7 +187,8 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
             # The summary records the tree's own path, not the staging folder it is built in.
             try:
                 ok = run_equivalence(staging.path, emitted, decomp_dir=out_dir,
-                                     device=opts.device, echo=echo) and ok
+                                     device=opts.device, echo=echo,
+                                     progress=Progress(opts.progress)) and ok
             except UserInputError as err:
                 # the staging folder is about to vanish: name the model file the user gave
                 raise UserInputError(err.what, where=str(model_file), fix=err.fix) from None

@@ -9,12 +9,12 @@ checked by hdecomp's own code (`workflow.composition`), never by the tree's edit
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 from hdecomp_ir.spec import STEP_RESULT_JSON, STEPS_DIR, WEIGHT_MAP_JSON
+from workflow.progress import Progress
 from workflow.summary import failure_text, step_summary_entry, write_step_summary
 
 COMPOSITION_TIMEOUT_S = 1800.0
@@ -33,30 +33,31 @@ def run_composition(out_dir: Path, timeout: float = COMPOSITION_TIMEOUT_S) -> tu
 
 
 def run_equivalence(out_dir: Path, emitted: Any, *, decomp_dir: Path | None = None,
-                    device: str = "auto", echo: Callable[[str], None] = print) -> bool:
+                    device: str = "auto", echo: Callable[[str], None] = print,
+                    progress: Progress | None = None) -> bool:
     """Verify every step of an emitted tree, then the composition; write the summary.
 
     `out_dir` is where the tree is now (`lower`'s staging directory); `decomp_dir` the path it
-    will have, which the summary records (default: `out_dir`).
+    will have, which the summary records (default: `out_dir`). `progress` reports on stderr
+    (default: text lines).
     """
-    import click
-
     from verifier import StepOptions, StepVerifier
 
+    progress = progress if progress is not None else Progress()
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     timing: dict[str, float] = {}
     t0 = time.monotonic()
-    with StepVerifier() as verifier, click.progressbar(
-            emitted.steps, label="verifying steps", file=sys.stderr,
-            item_show_func=lambda p: p.name if p else "") as bar:
-        for plan in bar:
+    progress.begin(len(emitted.steps))
+    with StepVerifier() as verifier:
+        for index, plan in enumerate(emitted.steps):
+            progress.step(index, plan.name)
             step_dir = out_dir / STEPS_DIR / plan.name
             result = verifier.verify(StepOptions(
                 original=step_dir / "original.py", refactored=step_dir / "refactored.py",
                 output=step_dir / STEP_RESULT_JSON,
                 weight_map=(step_dir / WEIGHT_MAP_JSON) if (step_dir / WEIGHT_MAP_JSON).exists() else None,
-                device=device))
+                device=device, progress=progress.heartbeat))
             data = result.to_json()
             rows.append(step_summary_entry(plan.name, data))
             if not result.passed:
@@ -64,6 +65,7 @@ def run_equivalence(out_dir: Path, emitted: Any, *, decomp_dir: Path | None = No
                 echo(f"FAIL {plan.name}: {result.summary_line()}")
     timing["steps_s"] = time.monotonic() - t0
     t0 = time.monotonic()
+    progress.phase("verifying the composition")
     comp_ok, comp_detail = run_composition(out_dir)
     timing["composition_s"] = time.monotonic() - t0
     if not comp_ok:

@@ -21,7 +21,6 @@ children/.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ class VerifyOptions:
     rerun_all: bool = False
     coverage: bool = True
     self_tests: bool = True
+    progress: str = "text"  # workflow.progress mode: text, quiet (--quiet), json
 
 
 @dataclass
@@ -130,69 +130,69 @@ def freshness(step_dir: Path) -> tuple[dict[str, Any] | None, str]:
 
 def verify_steps(opts: VerifyOptions, report: VerifyReport, echo: Echo) -> list[dict[str, Any]]:
     """Judge every step; returns rows of step_verification_summary.json (without coverage)."""
-    import click
-
     from verifier import StepOptions, StepVerifier
+    from workflow.progress import Progress
 
+    progress = Progress(opts.progress)
     out_dir = opts.out_dir
     rows: list[dict[str, Any]] = []
     done_by_files: dict[frozenset, tuple[str, dict[str, Any]]] = {}
     steps = step_dirs(out_dir)
     verifier: StepVerifier | None = None
     try:
-        with click.progressbar(steps, label="verifying steps", file=sys.stderr,
-                               item_show_func=lambda p: p.name if p else "") as bar:
-            for step_dir in bar:
-                name = step_dir.name
-                existing, why = freshness(step_dir)
-                if why.startswith("UNTRUSTED"):
-                    echo(f"re-verifying {name}: result not signed by this machine's key "
-                         f"({why.split('(', 1)[1]}")
-                elif why.startswith("STALE"):
-                    report.stale.append(name)
-                    echo(f"STALE {name}: {why[7:]}; re-running")
-                files_key = frozenset(step_files(step_dir).items())
-                result: dict[str, Any] | None = None
-                how = "verified"
-                if not why and existing is not None and existing.get("status") == "PASS" and not opts.rerun_all:
-                    result, how = existing, "reused"
-                    report.reused.append(name)
-                elif files_key in done_by_files and "files" in done_by_files[files_key][1]:
-                    src, prev = done_by_files[files_key]
-                    result = {**prev, "original_file": str(step_dir / ORIGINAL_FILE),
+        progress.begin(len(steps))
+        for index, step_dir in enumerate(steps):
+            name = step_dir.name
+            progress.step(index, name)
+            existing, why = freshness(step_dir)
+            if why.startswith("UNTRUSTED"):
+                echo(f"re-verifying {name}: result not signed by this machine's key "
+                     f"({why.split('(', 1)[1]}")
+            elif why.startswith("STALE"):
+                report.stale.append(name)
+                echo(f"STALE {name}: {why[7:]}; re-running")
+            files_key = frozenset(step_files(step_dir).items())
+            result: dict[str, Any] | None = None
+            how = "verified"
+            if not why and existing is not None and existing.get("status") == "PASS" and not opts.rerun_all:
+                result, how = existing, "reused"
+                report.reused.append(name)
+            elif files_key in done_by_files and "files" in done_by_files[files_key][1]:
+                src, prev = done_by_files[files_key]
+                result = {**prev, "original_file": str(step_dir / ORIGINAL_FILE),
+                          "refactored_file": str(step_dir / REFACTORED_FILE),
+                          "reused_from": src}
+                how = f"same files as {src}"
+                result = sign(result)
+                write_json(step_dir / STEP_RESULT_JSON, result)
+                report.rerun.append(name)
+            else:
+                if verifier is None:
+                    verifier = StepVerifier()
+                weight_map = step_dir / WEIGHT_MAP_JSON
+                try:
+                    res = verifier.verify(StepOptions(
+                        original=step_dir / ORIGINAL_FILE, refactored=step_dir / REFACTORED_FILE,
+                        output=step_dir / STEP_RESULT_JSON,
+                        weight_map=weight_map if weight_map.is_file() else None,
+                        device=opts.device, timeout=opts.timeout, progress=progress.heartbeat))
+                    result = res.to_json()
+                except HdecompError as err:
+                    # The step cannot be judged (bad input): its old verdict must not stand.
+                    result = {"timestamp": now(), "original_file": str(step_dir / ORIGINAL_FILE),
                               "refactored_file": str(step_dir / REFACTORED_FILE),
-                              "reused_from": src}
-                    how = f"same files as {src}"
+                              "status": "ERROR", "reasons": ["bad_input"], "failures": [],
+                              "error": err.one_line(), "anticheat": {}, "weight_transfer": {},
+                              "numerical_comparison": {}, "files": step_files(step_dir),
+                              "verifier_version": VERIFIER_VERSION}
                     result = sign(result)
                     write_json(step_dir / STEP_RESULT_JSON, result)
-                    report.rerun.append(name)
-                else:
-                    if verifier is None:
-                        verifier = StepVerifier()
-                    weight_map = step_dir / WEIGHT_MAP_JSON
-                    try:
-                        res = verifier.verify(StepOptions(
-                            original=step_dir / ORIGINAL_FILE, refactored=step_dir / REFACTORED_FILE,
-                            output=step_dir / STEP_RESULT_JSON,
-                            weight_map=weight_map if weight_map.is_file() else None,
-                            device=opts.device, timeout=opts.timeout))
-                        result = res.to_json()
-                    except HdecompError as err:
-                        # The step cannot be judged (bad input): its old verdict must not stand.
-                        result = {"timestamp": now(), "original_file": str(step_dir / ORIGINAL_FILE),
-                                  "refactored_file": str(step_dir / REFACTORED_FILE),
-                                  "status": "ERROR", "reasons": ["bad_input"], "failures": [],
-                                  "error": err.one_line(), "anticheat": {}, "weight_transfer": {},
-                                  "numerical_comparison": {}, "files": step_files(step_dir),
-                                  "verifier_version": VERIFIER_VERSION}
-                        result = sign(result)
-                        write_json(step_dir / STEP_RESULT_JSON, result)
-                    report.rerun.append(name)
-                done_by_files.setdefault(files_key, (name, result))
-                rows.append(step_summary_entry(name, result, checked=how,
-                                               stale=why[7:] if why.startswith("STALE") else None))
-                if result.get("status") != "PASS":
-                    report.fail(f"FAIL step {name}: {failure_text(result)}")
+                report.rerun.append(name)
+            done_by_files.setdefault(files_key, (name, result))
+            rows.append(step_summary_entry(name, result, checked=how,
+                                           stale=why[7:] if why.startswith("STALE") else None))
+            if result.get("status") != "PASS":
+                report.fail(f"FAIL step {name}: {failure_text(result)}")
     finally:
         if verifier is not None:
             verifier.close()

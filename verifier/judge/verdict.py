@@ -25,18 +25,37 @@ STAGE_TEXT = {"load": "loading", "construct": "being constructed", "inputs": "ma
                "forward": "running forward", "internal": "being verified"}
 
 
-def last_phase(job_dir: Path) -> str:
-    """Where a worker was when it stopped, from its events file."""
+# The worker phases a progress line or a timeout message may name. The refactored worker's
+# events file is written by untrusted code: nothing else it says reaches the user's terminal.
+PHASE_TEXT = {"load": "loading the files", "memory": "estimating memory",
+              "construct": "constructing the model", "transfer": "transferring weights",
+              "inputs": "making inputs", "forward": "running forward"}
+
+
+def current_phase(job_dir: Path) -> dict[str, Any]:
+    """Where a worker is now, from its events file: {"phase": known name or None, "trial": int
+    or None}."""
     try:
         lines = (job_dir / "events.jsonl").read_text().strip().splitlines()
         last = json.loads(lines[-1])
-    except (OSError, IndexError, json.JSONDecodeError):
-        return "before loading the files"
-    phase = {"load": "loading the files", "memory": "estimating memory",
-             "construct": "constructing the model", "transfer": "transferring weights",
-             "inputs": "making inputs", "forward": "running forward"}.get(last["phase"], last["phase"])
-    trial = f" (trial {last['trial']})" if "trial" in last else ""
-    return f"stopped while {phase}{trial}"
+    except (OSError, IndexError, json.JSONDecodeError, ValueError):
+        return {"phase": None, "trial": None}
+    if not isinstance(last, dict):
+        return {"phase": None, "trial": None}
+    phase = last.get("phase") if last.get("phase") in PHASE_TEXT else None
+    trial = last.get("trial")
+    return {"phase": phase, "trial": trial if isinstance(trial, int) and 0 <= trial < 1000 else None}
+
+
+def phase_text(phase: dict[str, Any]) -> str:
+    """`running forward (trial 2)` for a current_phase() record."""
+    text = PHASE_TEXT.get(phase.get("phase") or "", "before loading the files")
+    return text + (f" (trial {phase['trial']})" if phase.get("trial") is not None else "")
+
+
+def last_phase(job_dir: Path) -> str:
+    """Where a worker was when it stopped, from its events file."""
+    return f"stopped while {phase_text(current_phase(job_dir))}"
 
 
 def log_tail(job_dir: Path, chars: int = 600) -> str:
