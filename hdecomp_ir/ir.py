@@ -269,8 +269,11 @@ class IR:
 
 
 def snake_case(name: str) -> str:
-    """`BasicBlock` -> `basic_block`, `MultiheadAttention` -> `multihead_attention`."""
-    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    """`BasicBlock` -> `basic_block`, `MultiheadAttention` -> `multihead_attention`,
+    `ViTModel` -> `vit_model`."""
+    # A lone capital ending a word (ViT, DeiT) stays with it: no break before it when the next
+    # word starts right after it.
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])(?![A-Z][a-z])", r"_\1", name)
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
     s = re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower()
     return s or "component"

@@ -155,3 +155,13 @@ def test_generator_keeps_a_semantic_module_whole_only_within_the_rule(
     ir = build_ir(path)
     origins = {k.origin for k in ir.kernels()}
     assert ("kernel-semantic" in origins) == semantic, origins
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("BasicBlock", "basic_block"), ("MultiheadAttention", "multihead_attention"),
+    ("ViTModel", "vit_model"), ("DeiTLayer", "deit_layer"), ("LlamaRMSNorm", "llama_rms_norm"),
+    ("GPT2Block", "gpt2_block"), ("HTTPServer", "http_server"), ("T5Block", "t5_block"),
+])
+def test_snake_case_keeps_a_trailing_capital_with_its_word(name: str, expected: str) -> None:
+    """Component file names come from class names; `ViTModel` must not become `vi_t_model`."""
+    assert snake_case(name) == expected
