@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,12 +47,65 @@ def int_high(ir: IR, node: fx.Node) -> int:
             t = value_type(user.args[0])  # type: ignore[arg-type]
             if isinstance(t, TensorType):
                 return t.shape[0]
+        if name.startswith(("index.", "index_put")) and len(user.args) > 1 \
+                and isinstance(user.args[1], (list, tuple)) and node in user.args[1]:
+            t = value_type(user.args[0])  # type: ignore[arg-type]
+            if isinstance(t, TensorType) and user.args[1].index(node) < len(t.shape):
+                return t.shape[user.args[1].index(node)]  # an index into that dimension
+        if name.startswith("histc") and len(user.args) > 3 and user.args[3] >= 1:
+            return int(user.args[3]) + 1  # counts of ids 0..max (experts of a routing)
         if ("nll_loss" in name or "cross_entropy" in name) and len(user.args) > 1:
             t = value_type(user.args[0])  # type: ignore[arg-type]
             if isinstance(t, TensorType) and len(t.shape) > 1:
                 return t.shape[1]
         frontier.extend(user.users)
     return 2
+
+
+def sort_order_dim(node: fx.Node) -> int | None:
+    """The dimension along which `node` is the permutation a sort or argsort returned."""
+    src = node
+    if src.op == "call_function" and src.target is operator.getitem and src.args[1] == 1:
+        src = src.args[0]  # type: ignore[assignment]
+        name = getattr(src.target, "__name__", "")
+        if not name.startswith("sort."):
+            return None
+    elif not getattr(src.target, "__name__", "").startswith("argsort."):
+        return None
+    t = value_type(node)
+    if not isinstance(t, TensorType) or not t.shape:
+        return None
+    dim = src.args[1] if len(src.args) > 1 and isinstance(src.args[1], int) else \
+        src.kwargs.get("dim", -1)
+    return dim % len(t.shape)
+
+
+def grouped_mm_rows(node: fx.Node) -> tuple[int, int] | None:
+    """(rows, groups) when `node` is the offsets of a grouped matmul (the experts of a mixture
+    of experts): random integers there are no routing at all, and leave rows unwritten."""
+    for user in node.users:
+        if user.op != "call_function" or user.target is not torch.ops.aten._grouped_mm.default:
+            continue
+        offs = user.args[2] if len(user.args) > 2 else user.kwargs.get("offs")
+        rows, groups = value_type(user.args[0]), value_type(node)  # type: ignore[arg-type]
+        if offs is node and isinstance(rows, TensorType) and isinstance(groups, TensorType) \
+                and len(rows.shape) == 2 and len(groups.shape) == 1:
+            return rows.shape[0], groups.shape[0]
+    return None
+
+
+def balanced_offsets(rows: int, groups: int, dtype: cst.BaseExpression) -> cst.BaseExpression:
+    """Cumulative row counts of a balanced routing: every group (expert) gets rows // groups,
+    the first rows % groups one more. Written as `arange * n` when the split is even."""
+    if rows % groups == 0:
+        return cst.BinaryOperation(
+            call("torch.arange", [cst.Integer("1"), cst.Integer(str(groups + 1))], {"dtype": dtype}),
+            cst.Multiply(), cst.Integer(str(rows // groups)))
+    ends, end = [], 0
+    for i in range(groups):
+        end += rows // groups + (1 if i < rows % groups else 0)
+        ends.append(cst.Element(cst.Integer(str(end))))
+    return call("torch.tensor", [cst.List(ends)], {"dtype": dtype})
 
 
 def input_expr(ir: IR, node: fx.Node) -> cst.BaseExpression:
@@ -72,6 +126,15 @@ def input_expr(ir: IR, node: fx.Node) -> cst.BaseExpression:
         return call(cst.Attribute(call("torch.randint", [cst.Integer("0"), cst.Integer("2"), shape]),
                                   cst.Name("bool")), [])
     if not t.dtype.is_floating_point and not t.dtype.is_complex:
+        groups = grouped_mm_rows(node)
+        if groups is not None:
+            return balanced_offsets(*groups, dtype)
+        order = sort_order_dim(node)
+        if order is not None:
+            # the indices of a sort are a permutation; index_put through random integers would
+            # leave rows of an empty_like unwritten (and read them as indices)
+            return call(cst.Attribute(call("torch.rand", [shape]), cst.Name("argsort")), [],
+                        {"dim": cst.Integer(str(order))} if order != len(t.shape) - 1 else {})
         high = cst.Integer(str(int_high(ir, node)))
         return call("torch.randint", [cst.Integer("0"), high, shape], {"dtype": dtype})
     if feeds_positive_domain(node):

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import fx
 
+from codegen.files import grouped_mm_rows
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.printer import display_class
 from hdecomp_ir.spec import BASE_SEED, Level
@@ -150,6 +151,13 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
                          f"reference inputs (the first trial's, seed {BASE_SEED}) and fixed each decision to the branch taken: "
                          + "; ".join(f"`{d}`" for d in ir.traced.specialized)
                          + ". Inputs that take another branch are not covered by this draft.")
+    routed = [f"`{paths[c.key]}`" for c in uniq.values()
+              if c is not ir.root and any(grouped_mm_rows(n) for n in ir.inputs(c))]
+    if routed:
+        decisions.append(", ".join(routed) + ": the expert offsets that get_inputs() passes are a "
+                         "balanced routing (the rows split evenly over the experts), not one the "
+                         "model's router chose; each step's verification runs the model's own "
+                         "routing on every trial.")
     for c in uniq.values():
         where = f"`{paths[c.key]}`"
         if c.origin == "layer-chunk":

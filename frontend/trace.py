@@ -33,7 +33,8 @@ from torch.utils import _pytree as pytree
 from hdecomp_ir.errors import TraceError, UserInputError, first_line
 from hdecomp_ir.traced import TracedGraph, flat_outputs
 from frontend.loader import LoadedModel, load_model, no_exit
-from frontend.opaque_rnn import opaque_rnns, restore_aten
+from frontend.normalize import normalize
+from frontend.opaque_ops import opaque_ops, restore_aten
 from hdecomp_ir.policy import GUARD_NAMES, op_info
 from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL, trial_seeds
 from tensors.collect import collect_tensors
@@ -164,7 +165,7 @@ def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGr
     args = tuple(loaded.inputs)
     param_fqns: set[str] = set()
     # Tensors created inside forward() (masks, aranges) must land on the model's device too.
-    with torch.device(loaded.device), _quiet_tracing(), opaque_rnns():
+    with torch.device(loaded.device), _quiet_tracing(), opaque_ops():
         if real_values:
             import torch._functorch.config as functorch_config
 
@@ -174,6 +175,7 @@ def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGr
         else:
             ep = torch.export.export(loaded.model, args, strict=False)
     restore_aten(ep.graph_module.graph)
+    rewrites = normalize(ep.graph_module.graph)
     specialized = _drop_guards(ep.graph_module.graph) if real_values else []
     if real_values and not specialized:
         # torch fixed a read value (`int(t.item())` as a size) without leaving a check behind
@@ -207,7 +209,8 @@ def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGr
                        out_spec=ep.call_spec.out_spec, constants=dict(ep.constants),
                        model=loaded.model, input_values=list(args),
                        aliases=tensor_aliases(loaded.model), specialized=specialized, program=ep,
-                       meta_calls=opaque_rnns)
+                       rewrites=rewrites,
+                       meta_calls=opaque_ops)
 
 
 @contextlib.contextmanager

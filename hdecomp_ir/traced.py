@@ -34,6 +34,7 @@ class TracedGraph:
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # tied tensor FQN -> all names
     specialized: list[str] = field(default_factory=list)  # data-dependent decisions fixed by the fallback
     program: Any = None                                   # the torch.export ExportedProgram
+    rewrites: list[str] = field(default_factory=list)     # front-end rewrites, for the analysis
     # How to run one of the model's modules on the meta device (the front end's opaque RNN
     # twins keep that fast); the IR asks it when naming a module's call form.
     meta_calls: Callable[[], ContextManager[Any]] = contextlib.nullcontext

@@ -115,7 +115,7 @@ def test_fallback_decides_on_the_real_values_of_parameters() -> None:
     assert sorted(ir.traced.param_targets.values()) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]
 
 
-def test_opaque_rnns_trace_the_same_graph(monkeypatch) -> None:
+def test_opaque_ops_trace_the_same_graph(monkeypatch) -> None:
     """Routing nn.GRU through the shape-only twin must not change what is traced."""
     import contextlib
 
@@ -126,7 +126,7 @@ def test_opaque_rnns_trace_the_same_graph(monkeypatch) -> None:
     routed = build_ir(MODELS / "state_attr_gru.py", pass_names=[])
     targets = [str(n.target) for n in routed.ops]
     assert "aten.gru.input" in targets and not any("hdecomp" in t for t in targets), targets
-    monkeypatch.setattr(frontend, "opaque_rnns", contextlib.nullcontext)
+    monkeypatch.setattr(frontend, "opaque_ops", contextlib.nullcontext)
     plain = build_ir(MODELS / "state_attr_gru.py", pass_names=[])
     assert print_ir(routed) == print_ir(plain)
 
@@ -175,3 +175,50 @@ def test_a_buffer_computed_from_a_parameter_falls_back_to_the_real_model(tmp_pat
     ir = build_ir(path)
     values = loose_buffers(ir, path, "Model")
     assert values and all(v.device.type == "cpu" for v in values.values())
+
+
+class _Experts(nn.Module):
+    """The two traced forms normalize() rewrites: transformers' fp32 grouped-mm fallback op and
+    an integer histc (the form its experts take off the CPU)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(4, 8, 16))
+        self.cpu_form = False
+
+    def forward(self, x: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        counts = torch.histc(ids.float() if self.cpu_form else ids.int(), bins=4, min=0, max=3)
+        counts = counts.int()
+        offs = torch.cumsum(counts, dim=0, dtype=torch.int32)
+        return torch.ops.transformers.grouped_mm_fallback(x, self.weight, offs), counts
+
+
+def test_normalize_writes_library_ops_and_device_forms_as_public_aten_ops() -> None:
+    import transformers.integrations.moe  # noqa: F401 - registers transformers::grouped_mm_fallback
+
+    from frontend.normalize import normalize
+
+    x, ids = torch.randn(12, 8), torch.tensor([0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3])
+    model = _Experts()
+    model.cpu_form = True
+    expected = model(x, ids)
+    model.cpu_form = False  # traced on meta, as lowering does: the integer form passes there
+    meta = _Experts().to("meta")
+    program = torch.export.export(meta, (x.to("meta"), ids.to("meta")), strict=False)
+    graph = program.graph_module.graph
+    before = [n.target for n in graph.nodes if n.op == "call_function"]
+    assert torch.ops.aten._grouped_mm.default not in before
+    notes = normalize(graph)
+    after = [n.target for n in graph.nodes if n.op == "call_function"]
+    assert torch.ops.aten._grouped_mm.default in after and len(notes) == 2, notes
+    assert not [t for t in after if "transformers" in str(t)]
+    histc = next(n for n in graph.nodes if n.target is torch.ops.aten.histc.default)
+    assert histc.args[0].meta["val"].dtype == torch.float32
+    assert all(u.meta["val"].dtype == torch.int32 for u in histc.users)  # counts as traced
+    for node in list(graph.nodes):  # checks that the inputs live on meta, where it was traced
+        if node.target is torch.ops.aten._assert_tensor_metadata.default:
+            graph.erase_node(node)
+    program.graph_module.recompile()
+    with torch.no_grad():
+        actual = program.graph_module(model.weight, x, ids)  # lifted parameter first
+    assert torch.equal(actual[0], expected[0]) and torch.equal(actual[1], expected[1])

@@ -24,11 +24,13 @@ HF = Path(__file__).resolve().parent / "models" / "hf"
 ARCHITECTURES = sorted(p.stem for p in HF.glob("*.py"))
 # Lowered with verification in the suite; the rest are verified by hand (the closing note of
 # issue 13 says which), as each costs a minute on two cores.
+MIXTURES_OF_EXPERTS = ["mixtral", "gpt_oss"]  # lowered and verified in their own test below
 VERIFIED = ["bert", "t5"]  # Llama: through the front door below
 
 
 def test_every_architecture_of_the_issue_has_a_model_file() -> None:
-    assert {"llama", "qwen3", "gemma3", "bert", "vit", "t5", "whisper", "mamba"} <= set(ARCHITECTURES)
+    assert {"llama", "qwen3", "gemma3", "mixtral", "gpt_oss", "bert", "vit", "t5", "whisper",
+            "mamba"} <= set(ARCHITECTURES)
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -44,6 +46,8 @@ def test_architecture_lowers_structurally(arch: str) -> None:
     assert kernels, arch
     # transformers 5 builds its masks from integer ops on positions: plumbing, never kernels
     mask_ops = ("diff", "cumsum", "ne_", "ge_", "le_", "and_", "arange")
+    if arch in MIXTURES_OF_EXPERTS:  # their routing sums expert counts into grouped-mm offsets
+        mask_ops = tuple(op for op in mask_ops if op != "cumsum")
     assert not [k for k in kernels if Path(k).stem.startswith(mask_ops)], kernels
 
 
@@ -56,6 +60,27 @@ def test_architecture_lowers_and_verifies(arch: str, tmp_path: Path) -> None:
     summary = json.loads((out / "verification" / "step_verification_summary.json").read_text())
     assert summary["status"] == "PASS" and summary["composition_test"] == "PASS"
     assert summary["total_steps"] == summary["passed"] >= 2
+
+
+@pytest.mark.parametrize("arch", MIXTURES_OF_EXPERTS)
+def test_mixture_of_experts_lowers_and_verifies_with_its_self_tests(arch: str, tmp_path: Path) -> None:
+    """transformers 5 runs the experts as grouped matmuls (a library op when exporting fp32, and
+    integer histc off the CPU): they must come out as `F.grouped_mm` kernels whose own files run,
+    on a routing that gives every row to an expert, and pass `verify` including the self-tests."""
+    out = tmp_path / arch
+    lowered = _hdecomp("lower", str(HF / f"{arch}.py"), "-o", str(out), "--quiet")
+    assert lowered.returncode == 0, lowered.stdout[-3000:] + lowered.stderr[-3000:]
+    checked = _hdecomp("verify", str(out), "--quiet")
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert "FAIL" not in checked.stdout, checked.stdout[-3000:]
+    kernels = sorted((out / "level_0_kernel").glob("grouped_mm_*.py"))
+    assert len(kernels) == 2, kernels  # the up and the down projection of the experts
+    for kernel in kernels:
+        source = kernel.read_text()
+        assert "F.grouped_mm(" in source and "grouped_mm_fallback" not in source
+        assert "torch.arange(1, 5, dtype=torch.int32) * 16" in source  # 64 rows over 4 experts
+    analysis = (out / "decomposition_analysis.md").read_text()
+    assert "balanced routing" in analysis
 
 
 TINY_LLAMA = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 128,

@@ -61,6 +61,7 @@ def build_ir(model_file: Path, class_name: str = "Model", *, pass_names: list[st
                 progress_lines("tracing the model", where, allowance):
             traced = trace(loaded)
     ir = lift(traced, Path(model_file), class_name)
+    ir.notes.extend(traced.rewrites)
     if on_pass:
         on_pass("input", ir)
     if verify_each:

@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 import torch
 
-from frontend.opaque_rnn import opaque_rnns
+from frontend.opaque_ops import opaque_ops
 from hdecomp_ir.spec import (BASE_SEED, DEFAULT_DISTRIBUTION, FP64_REF_DTYPES, HDECOMP_PACKAGES,
                              PROBE_SEED, REFACTORED_INIT_SEED, REINIT_SEED, WIDE_DISTRIBUTION,
                              WIDE_LOG10_MAX, WIDE_LOG10_MIN, WIDE_POSITIVE_DISTRIBUTION)
@@ -181,7 +181,7 @@ def estimate_memory(model_cls: Any, init: list[Any], get_inputs: Callable[[], An
     in_bytes = sum(t.numel() * t.element_size() for t in leaves_of(inputs))
     tracker = MemoryTracker()
     # Recurrent builtins step fake tensors through every time step on meta; their shapes alone do.
-    with torch.no_grad(), opaque_rnns(), tracker:
+    with torch.no_grad(), opaque_ops(), tracker:
         out = model.eval()(*inputs)
     out_bytes = sum(t.numel() * t.element_size() for t in leaves_of(out))
     return memory_mod.MemoryEstimate(params, in_bytes, out_bytes, max(tracker.peak, out_bytes))

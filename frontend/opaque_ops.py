@@ -1,4 +1,4 @@
-"""Recurrent builtins (nn.LSTM, nn.GRU, nn.RNN) as opaque ops while tracing.
+"""Ops whose own meta functions cannot be used while tracing, as opaque shape-only twins.
 
 `aten.lstm.input` and its siblings are CompositeImplicit: torch.export keeps one node for them,
 but computes that node's output shapes by stepping the fake tensors through every time step and
@@ -6,6 +6,11 @@ layer, which costs seconds to minutes for real sequence lengths (DESIGN.md measu
 During tracing the module's call of `_VF.lstm` (and gru, rnn_tanh, rnn_relu) is routed to an
 `hdecomp::` op with the same schema and a shape-only fake implementation; the traced nodes are then
 retargeted to the aten op, so the graph is exactly what export would have produced, only sooner.
+
+`aten._grouped_mm` (`F.grouped_mm`, the experts of a mixture of experts in transformers 5) has a
+meta function that enforces CUDA's rule (bf16 only), although the CPU kernel takes every float
+dtype: an fp32 model, or a generated fp32 experts file, could not be traced at all. Its twin
+`hdecomp::grouped_mm` computes the same shapes for every dtype and is retargeted the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from torch import fx
 
 _RNN_OPS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
 _LIB: torch.library.Library | None = None
+# twin name -> the aten overload it stands for (restored after tracing)
+_ATEN = {name: (lambda name=name: getattr(torch.ops.aten, name).input) for name in _RNN_OPS}
+_ATEN["grouped_mm"] = lambda: torch.ops.aten._grouped_mm.default
 
 
 def _register() -> None:
@@ -32,7 +40,26 @@ def _register() -> None:
         lib.define(f"{name}({schema}")
         lib.impl(name, aten, "CompositeExplicitAutograd")
         torch.library.register_fake(f"hdecomp::{name}", _fake(name), lib=lib)
+    grouped = torch.ops.aten._grouped_mm.default
+    lib.define("grouped_mm(" + str(grouped._schema).split("(", 1)[1])
+    lib.impl("grouped_mm", grouped, "CompositeExplicitAutograd")
+    torch.library.register_fake("hdecomp::grouped_mm", _grouped_mm_shape, lib=lib)
     _LIB = lib
+
+
+def _grouped_mm_shape(mat_a: torch.Tensor, mat_b: torch.Tensor, offs: Any = None,
+                      bias: Any = None, out_dtype: Any = None) -> torch.Tensor:
+    """Output of a grouped matmul by the operands' ranks (torch's documented cases)."""
+    dtype = out_dtype or mat_a.dtype
+    if mat_a.dim() == 2 and mat_b.dim() == 3:      # rows grouped by offs: (S, K) x (E, K, N)
+        shape = (mat_a.shape[0], mat_b.shape[-1])
+    elif mat_a.dim() == 3 and mat_b.dim() == 3:    # batched: (E, M, K) x (E, K, N)
+        shape = (mat_a.shape[0], mat_a.shape[1], mat_b.shape[-1])
+    elif mat_a.dim() == 2 and mat_b.dim() == 2:    # K grouped by offs: (M, K) x (K, N)
+        shape = (offs.shape[0], mat_a.shape[0], mat_b.shape[-1])
+    else:                                          # columns grouped: (E, M, K) x (K, N)
+        shape = (mat_a.shape[1], mat_b.shape[-1])
+    return mat_a.new_empty(shape, dtype=dtype)
 
 
 def _fake(name: str) -> Any:
@@ -72,17 +99,21 @@ class _RoutedVF:
 
 
 @contextlib.contextmanager
-def opaque_rnns() -> Iterator[None]:
-    """Route recurrent builtins to the shape-only twins for the duration of a trace."""
+def opaque_ops() -> Iterator[None]:
+    """Route recurrent builtins and grouped matmuls to the shape-only twins for the duration of
+    a trace (or of a meta-device run)."""
     import torch.nn.modules.rnn as rnn_module
 
     _register()
     real = rnn_module._VF
     rnn_module._VF = _RoutedVF(real)
+    grouped = torch._grouped_mm  # F.grouped_mm looks it up on torch at each call
+    torch._grouped_mm = torch.ops.hdecomp.grouped_mm
     try:
         yield
     finally:
         rnn_module._VF = real
+        torch._grouped_mm = grouped
 
 
 def restore_aten(graph: fx.Graph) -> None:
@@ -92,4 +123,4 @@ def restore_aten(graph: fx.Graph) -> None:
             continue
         target = node.target
         if getattr(target, "namespace", None) == "hdecomp":
-            node.target = getattr(torch.ops.aten, target._opname).input
+            node.target = _ATEN[target._opname]()
