@@ -180,7 +180,10 @@ def group_layers(ir: IR) -> IR:
         if len(kernels) == 1 and kind == "chunk":
             children.append(kernels[0])
             continue
-        ranges = [_unit_range(call_ranges, u) for u in units]
+        # A call's range leaves out private weight copies, but a kernel's range starts at its
+        # own (a module whose first op is weight-only plumbing, as SwinV2's q/v bias concat):
+        # the layer covers both.
+        ranges = [_unit_range(call_ranges, u) for u in units] + [(k.start, k.end) for k in kernels]
         start, end = min(r[0] for r in ranges), max(r[1] for r in ranges)
         if kind == "module":
             call = units[0]
