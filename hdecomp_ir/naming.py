@@ -209,12 +209,39 @@ def weight_signature(ir: IR, comp: Component) -> str:
         return ""
     op = kernel_op_label(ir, comp) if comp.is_kernel else ""
     shape = t.shape
+    if op in _RNN_LABELS:
+        rnn = _rnn_signature(ir, comp)
+        if rnn:
+            return rnn
     if op in ("linear", "bilinear") and len(shape) == 2:
         return f"{shape[1]}x{shape[0]}"
     if op.startswith("conv") and len(shape) >= 3:
         c_out, c_in = (shape[1], shape[0]) if "transpose" in op else (shape[0], shape[1])
         return f"{c_in}x{c_out}_{_dims(shape[2:])}"
     return _dims(shape)
+
+
+_RNN_LABELS = ("gru", "lstm", "rnn_tanh", "rnn_relu")
+
+
+def _rnn_signature(ir: IR, comp: Component) -> str:
+    """`128x256_3layers_bidirectional`: input x hidden size, and the layers and directions,
+    which the first weight's shape alone does not tell (three stacked GRUs are not one)."""
+    node = next((n for n in ir.compute_nodes(comp)
+                 if getattr(n.target, "__name__", "").split(".")[0] in _RNN_LABELS), None)
+    if node is None or len(node.args) < 8 or not isinstance(node.args[2], (list, tuple)) \
+            or len(node.args[2]) < 2:
+        return ""
+    w_ih, w_hh = (value_type(a) for a in node.args[2][:2])  # type: ignore[arg-type]
+    if not isinstance(w_ih, TensorType) or not isinstance(w_hh, TensorType):
+        return ""
+    layers, bidirectional = node.args[4], node.args[7]
+    parts = [f"{w_ih.shape[1]}x{w_hh.shape[1]}"]
+    if isinstance(layers, int) and layers > 1:
+        parts.append(f"{layers}layers")
+    if bidirectional is True:
+        parts.append("bidirectional")
+    return "_".join(parts)
 
 
 def kernel_stem(ir: IR, kernel: Component) -> str:

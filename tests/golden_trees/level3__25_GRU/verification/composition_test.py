@@ -22,13 +22,13 @@ except ImportError as err:
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "level_0_kernel"))
-from gru_768x128_fp32 import Model as Gru768x128Fp32
+from gru_128x256_3layers_fp32 import Model as Gru128x2563layersFp32
 
 
 class ComposedModel(nn.Module):
     def __init__(self):
         super().__init__()
-        self.gru = Gru768x128Fp32()
+        self.gru = Gru128x2563layersFp32()
 
     def forward(self, x):
         getitem = self.gru(x)

@@ -1,5 +1,5 @@
 """
-Component: gru_768x128_fp32
+Component: gru_128x256_3layers_fp32
 Source: data/level3/25_GRU.py
 Abstraction Level: kernel
 Parent: root
