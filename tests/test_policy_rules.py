@@ -165,3 +165,20 @@ def test_generator_keeps_a_semantic_module_whole_only_within_the_rule(
 def test_snake_case_keeps_a_trailing_capital_with_its_word(name: str, expected: str) -> None:
     """Component file names come from class names; `ViTModel` must not become `vi_t_model`."""
     assert snake_case(name) == expected
+
+
+@pytest.mark.parametrize("model,stem", [
+    ("25_GRU", "gru_128x256_3layers_fp32"),
+    ("26_GRUBidirectional", "gru_128x192_2layers_bidirectional_fp32"),
+    ("39_LSTMDroppedHeadCellState", "lstm_64x96_2layers_fp32"),
+])
+def test_recurrent_kernels_are_named_by_sizes_layers_and_directions(model: str, stem: str) -> None:
+    """Two GRUs with the same first weight but other depths or directions are other workloads."""
+    from pathlib import Path
+
+    from hdecomp_ir.naming import kernel_stem
+    from workflow.lower import build_ir
+
+    ir = build_ir(Path(__file__).resolve().parent.parent / "data" / "level3" / f"{model}.py")
+    kernels = [k for k in ir.root.walk() if k.is_kernel]
+    assert stem in [kernel_stem(ir, k) for k in kernels]
