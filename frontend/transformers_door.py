@@ -199,11 +199,22 @@ from torch import nn
 CONFIG = {config}
 
 
+def build(cls, config, dtype):
+    """The model built in its dtype, as from_pretrained(dtype=...) builds it: an fp32 build cast
+    afterwards would hold both copies at once, and casts the fp32 buffers (rotary tables) too."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        return cls(config).eval()
+    finally:
+        torch.set_default_dtype(default)
+
+
 class Model(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         config = transformers.{config_class}.from_dict(dict(CONFIG))
-        self.model = transformers.{name}(config).to(torch.{dtype}).eval()
+        self.model = build(transformers.{name}, config, torch.{dtype})
 
     def forward(self, {args}):
         return self.model({kwargs}).{out}
@@ -236,7 +247,7 @@ def main() -> int:
     torch.manual_seed(0)
     wrapped = wrapper.Model().eval()
     dtype = next(wrapped.parameters()).dtype
-    direct = transformers.{name}(wrapped.model.config).to(dtype).eval()
+    direct = wrapper.build(transformers.{name}, wrapped.model.config, dtype)
     direct.load_state_dict(wrapped.model.state_dict())
     inputs = wrapper.get_inputs()
     with torch.no_grad():
