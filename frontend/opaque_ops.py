@@ -21,10 +21,11 @@ from typing import Any, Iterator
 import torch
 from torch import fx
 
-_RNN_OPS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+from hdecomp_ir.policy import RECURRENT_NAMES
+
 _LIB: torch.library.Library | None = None
 # twin name -> the aten overload it stands for (restored after tracing)
-_ATEN = {name: (lambda name=name: getattr(torch.ops.aten, name).input) for name in _RNN_OPS}
+_ATEN = {name: (lambda name=name: getattr(torch.ops.aten, name).input) for name in RECURRENT_NAMES}
 _ATEN["grouped_mm"] = lambda: torch.ops.aten._grouped_mm.default
 
 
@@ -34,7 +35,7 @@ def _register() -> None:
     if _LIB is not None:
         return
     lib = torch.library.Library("hdecomp", "FRAGMENT")
-    for name in _RNN_OPS:
+    for name in RECURRENT_NAMES:
         aten = getattr(torch.ops.aten, name).input
         schema = str(aten._schema).split("(", 1)[1]
         lib.define(f"{name}({schema}")
@@ -86,7 +87,7 @@ class _RoutedVF:
 
     def __getattr__(self, name: str) -> Any:
         real = getattr(self._real, name)
-        if name not in _RNN_OPS:
+        if name not in RECURRENT_NAMES:
             return real
         twin = getattr(torch.ops.hdecomp, name)
 

@@ -15,7 +15,7 @@ import torch
 from torch import fx, nn
 
 from hdecomp_ir.ir import IR, Component, TensorType, snake_case, value_type
-from hdecomp_ir.policy import Pattern
+from hdecomp_ir.policy import RECURRENT_NAMES, Pattern
 from hdecomp_ir.spec import dtype_code
 
 
@@ -209,7 +209,7 @@ def weight_signature(ir: IR, comp: Component) -> str:
         return ""
     op = kernel_op_label(ir, comp) if comp.is_kernel else ""
     shape = t.shape
-    if op in _RNN_LABELS:
+    if op in RECURRENT_NAMES:
         rnn = _rnn_signature(ir, comp)
         if rnn:
             return rnn
@@ -221,14 +221,11 @@ def weight_signature(ir: IR, comp: Component) -> str:
     return _dims(shape)
 
 
-_RNN_LABELS = ("gru", "lstm", "rnn_tanh", "rnn_relu")
-
-
 def _rnn_signature(ir: IR, comp: Component) -> str:
     """`128x256_3layers_bidirectional`: input x hidden size, and the layers and directions,
     which the first weight's shape alone does not tell (three stacked GRUs are not one)."""
     node = next((n for n in ir.compute_nodes(comp)
-                 if getattr(n.target, "__name__", "").split(".")[0] in _RNN_LABELS), None)
+                 if getattr(n.target, "__name__", "").split(".")[0] in RECURRENT_NAMES), None)
     if node is None or len(node.args) < 8 or not isinstance(node.args[2], (list, tuple)) \
             or len(node.args[2]) < 2:
         return ""

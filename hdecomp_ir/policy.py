@@ -122,7 +122,9 @@ ELEMWISE_NAMES = frozenset({
     "abs", "pow", "square",
 })
 
-OPAQUE_NAMES = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell",
+# The sequence ops of nn.LSTM/GRU/RNN (the front end traces them opaquely; names carry their depth).
+RECURRENT_NAMES = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+OPAQUE_NAMES = frozenset({*RECURRENT_NAMES, "lstm_cell", "gru_cell",
                           "rnn_tanh_cell", "rnn_relu_cell", "_transformer_encoder_layer_fwd",
                           "_native_multi_head_attention"})
 
