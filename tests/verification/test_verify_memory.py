@@ -95,3 +95,40 @@ def test_small_step_records_its_estimate(verifier: StepVerifier, step_options) -
     assert memory["inputs_bytes"] == 2 * 3 * 6 * 6 * 4
     assert memory["outputs_bytes"] == 2 * 4 * 6 * 6 * 4
     assert memory["estimated_need_bytes"] > 0 and memory["available_host_bytes"] > 0
+
+
+
+class _SmallLinear:
+    """A Linear(64, 32) original in the given dtype, and its get_inputs()."""
+
+    def __init__(self, dtype) -> None:
+        import torch
+        import torch.nn as nn
+
+        class Small(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.fc = nn.Linear(64, 32, dtype=dtype)
+
+            def forward(self, x):
+                return self.fc(x)
+
+        self.model_cls = Small
+        self.get_inputs = lambda: [torch.randn(8, 64, dtype=dtype)]
+
+
+def test_half_precision_original_counts_its_float64_twin() -> None:
+    """A bf16 original is also run as a float64 twin: the estimate holds four times its bytes more
+    (a 2-layer Mixtral-8x7B was OOM-killed while the estimate said it fitted)."""
+    import torch
+
+    from verifier.runtime.worker import estimate_memory
+
+    half_model, full_model = _SmallLinear(torch.bfloat16), _SmallLinear(torch.float32)
+    half = estimate_memory(half_model.model_cls, [], half_model.get_inputs, 0)
+    full = estimate_memory(full_model.model_cls, [], full_model.get_inputs, 0)
+    assert full.reference(3) == 0
+    assert half.params == (64 * 32 + 32) * 2
+    assert half.reference(3) == 4 * (half.params + half.forward_peak + 3 * half.outputs)
+    assert half.need(3) == full.need(3) // 2 + half.reference(3)
+    assert half.to_json(3)["reference_bytes"] == half.reference(3)

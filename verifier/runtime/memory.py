@@ -3,8 +3,10 @@
 The original is built and run on the meta device (shapes only, no data), which gives the bytes of
 its parameters and buffers, its inputs, its outputs and the peak of live intermediates. The
 verification holds more than one forward does: the refactored model next to the original's
-state, pristine inputs next to the ones a forward may overwrite, and every trial's original
-outputs in the judging process. `MemoryEstimate.need()` adds those up.
+state, pristine inputs next to the ones a forward may overwrite, every trial's original
+outputs in the judging process, and for a bf16/fp16 original its float64 twin (the reference run,
+four times a bf16 model's bytes) with that twin's forward and outputs. `MemoryEstimate.need()`
+adds those up.
 """
 
 from __future__ import annotations
@@ -27,16 +29,24 @@ class MemoryEstimate:
     inputs: int
     outputs: int
     forward_peak: int
+    # How many times its own bytes the float64 reference twin takes (0: no reference run).
+    reference_scale: float = 0.0
 
     def need(self, trials: int) -> int:
         """Peak bytes of a verification: worker plus the judging process."""
         worker = 2 * self.params + 2 * self.inputs + self.forward_peak
         judge = (trials + 1) * self.outputs + self.inputs
-        return worker + judge
+        return worker + judge + self.reference(trials)
+
+    def reference(self, trials: int) -> int:
+        """Bytes of the float64 twin: its weights, its forward, and its outputs per trial."""
+        scale = self.reference_scale
+        return int(scale * (self.params + self.forward_peak + trials * self.outputs))
 
     def to_json(self, trials: int) -> dict[str, Any]:
         return {"params_bytes": self.params, "inputs_bytes": self.inputs,
                 "outputs_bytes": self.outputs, "forward_peak_bytes": self.forward_peak,
+                "reference_bytes": self.reference(trials),
                 "estimated_need_bytes": self.need(trials)}
 
 
@@ -104,9 +114,11 @@ def check(estimate: MemoryEstimate, trials: int, device: str) -> tuple[bool, str
         need = need - estimate.forward_peak  # the forward's intermediates live on the device
         record["estimated_need_bytes"] = need
     if host is not None and need > HEADROOM * host:
+        reference = estimate.reference(trials)
+        also = f", float64 reference {human(reference)}" if reference else ""
         return False, (f"needs about {human(need)} of RAM (parameters {human(estimate.params)}, "
                        f"inputs {human(estimate.inputs)}, outputs {human(estimate.outputs)} x "
-                       f"{trials + 1}, forward peak {human(estimate.forward_peak)}) but "
+                       f"{trials + 1}, forward peak {human(estimate.forward_peak)}{also}) but "
                        f"{human(host)} is available; run it on a larger machine or with fewer "
                        "trials"), record
     return True, "", record

@@ -184,7 +184,10 @@ def estimate_memory(model_cls: Any, init: list[Any], get_inputs: Callable[[], An
     with torch.no_grad(), opaque_ops(), tracker:
         out = model.eval()(*inputs)
     out_bytes = sum(t.numel() * t.element_size() for t in leaves_of(out))
-    return memory_mod.MemoryEstimate(params, in_bytes, out_bytes, max(tracker.peak, out_bytes))
+    # The float64 twin of a half-precision original is four times its bytes (run_original).
+    scale = 4.0 if _needs_fp64_reference(model, inputs) else 0.0
+    return memory_mod.MemoryEstimate(params, in_bytes, out_bytes, max(tracker.peak, out_bytes),
+                                     scale)
 
 
 def trial_inputs(get_inputs: Callable[[], Any], seed: int, distribution: str) -> list[Any]:
