@@ -21,7 +21,8 @@ from torch.utils import _pytree as pytree
 from codegen import torch_calls
 from hdecomp_ir.errors import UserInputError
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
-from hdecomp_ir.naming import identifier, module_call_form, module_slots, unique, weight_names
+from hdecomp_ir.naming import (call_module_path, identifier, is_default_state, module_call_form,
+                                module_slots, recurrent_call, unique, weight_names)
 from hdecomp_ir.policy import op_name
 
 Expr = cst.BaseExpression
@@ -207,11 +208,11 @@ def render_forward(ir: IR, comp: Component, callees: list[Callee],
             if k is not comp and module_call_form(ir, k):
                 module_kernels[k.start] = k
                 for i in range(k.start, k.end + 1):
-                    covered[i] = Callee(k, slots[k.module_path])  # type: ignore[index]
+                    covered[i] = Callee(k, slots[call_module_path(ir, k)])  # type: ignore[index]
     if comp.is_kernel and not callees and module_call_form(ir, comp):
         module_kernels[comp.start] = comp
         for i in range(comp.start, comp.end + 1):
-            covered[i] = Callee(comp, slots[comp.module_path])  # type: ignore[index]
+            covered[i] = Callee(comp, slots[call_module_path(ir, comp)])  # type: ignore[index]
 
     body: list[cst.BaseStatement] = []
     for i in range(comp.start, comp.end + 1):
@@ -220,6 +221,9 @@ def render_forward(ir: IR, comp: Component, callees: list[Callee],
             callee = starts.get(i) or (Callee(module_kernels[i], covered[i].attr)
                                        if i in module_kernels else None)
             if callee is None:
+                continue
+            if i in module_kernels and recurrent_call(ir, callee.comp) is not None:
+                body.append(_recurrent_statement(ir, callee, scope))
                 continue
             args = [literal(n, scope) for n in ir.inputs(callee.comp)]
             outs = ir.outputs(callee.comp)
@@ -241,6 +245,41 @@ def render_forward(ir: IR, comp: Component, callees: list[Callee],
     scope.where = f"{ir.model_file.as_posix()}: the return value of {comp.name}"
     body.append(cst.SimpleStatementLine([cst.Return(_return_value(ir, comp, scope))]))
     return params, body
+
+
+def _recurrent_statement(ir: IR, callee: Callee, scope: Scope) -> cst.SimpleStatementLine:
+    """`output, h_n = self.gru(x, h0)` / `output, (h_n, c_n) = self.lstm(x, (h0, c0))` for a
+    kernel that is one recurrent module call; the getitems of the flat aten result take the
+    names of the module's result."""
+    found = recurrent_call(ir, callee.comp)
+    assert found is not None
+    node, structure = found
+    x, hx = node.args[0], node.args[1]
+    states = list(hx) if isinstance(hx, (list, tuple)) else [hx]
+    args = [literal(x, scope)]
+    region = set(ir.region(callee.comp))
+    # zeros made inside the kernel are the module's own default state; states that come in
+    # (the parent's zeros, or the model's h0) are passed
+    if not all(s in region and is_default_state(s) for s in states):
+        state = [literal(s, scope) for s in states]
+        args.append(state[0] if len(state) == 1 else cst.Tuple([cst.Element(e) for e in state]))
+    items = {u.args[1]: u for u in node.users if u.target is operator.getitem}
+    flat: list[str] = []
+
+    def target(part: Any) -> cst.BaseExpression:
+        if isinstance(part, tuple):
+            return cst.Tuple([cst.Element(target(p)) for p in part])
+        name = scope.fresh(part)
+        if len(flat) in items:
+            scope.values[items[len(flat)]] = name
+        flat.append(name)
+        return cst.Name(name)
+
+    whole = target(structure)
+    assert isinstance(whole, cst.Tuple)
+    return cst.SimpleStatementLine([cst.Assign(
+        [cst.AssignTarget(whole.with_changes(lpar=[], rpar=[]))],
+        call(f"self.{callee.attr}", args))])
 
 
 def _value_base(ir: IR, node: fx.Node) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import keyword
+import operator
 import re
 from typing import Any, Callable, ContextManager
 
@@ -98,11 +99,29 @@ def module_repr(ir: IR, path: str) -> str | None:
     return result
 
 
+def call_module_path(ir: IR, kernel: Component) -> str | None:
+    """The module a kernel is one call of: its own module, or for a model that is one builtin
+    call (the root is then the kernel) the module all its nodes run in."""
+    if kernel.origin == "kernel-module" and kernel.module_path:
+        return kernel.module_path
+    if kernel is not ir.root or not kernel.is_kernel:
+        return None
+    paths = set()
+    for node in ir.region(kernel):
+        stack = ir.module_stack(node)
+        paths.add(stack[-1][1] if stack else "")
+    return paths.pop() if len(paths) == 1 and "" not in paths else None
+
+
 def module_call_form(ir: IR, kernel: Component) -> bool:
-    """Can a builtin kernel be rendered as `y = self.m(x)`: one tensor in, one tensor out?"""
-    if kernel.origin != "kernel-module" or not kernel.module_path:
+    """Can a builtin kernel be rendered as `y = self.m(x)` (one tensor in, one tensor out), or as
+    a recurrent module's call (`output, h_n = self.gru(x, h0)`, see `recurrent_call`)?"""
+    path = call_module_path(ir, kernel)
+    if path is None or module_repr(ir, path) is None:
         return False
-    if module_repr(ir, kernel.module_path) is None:
+    if recurrent_call(ir, kernel) is not None:
+        return True
+    if kernel.origin != "kernel-module":
         return False
     ins, outs = ir.inputs(kernel), ir.outputs(kernel)
     if len(ins) != 1 or len(outs) != 1:
@@ -111,11 +130,55 @@ def module_call_form(ir: IR, kernel: Component) -> bool:
     if not isinstance(in_t, TensorType) or not isinstance(out_t, TensorType):
         return False
     cache: dict[tuple, bool] = ir.__dict__.setdefault("_call_form_cache", {})
-    key = (kernel.module_path, in_t, out_t)
+    key = (path, in_t, out_t)
     if key not in cache:
-        cache[key] = _called_alone(ir.traced.model.get_submodule(kernel.module_path),  # type: ignore[union-attr]
+        cache[key] = _called_alone(ir.traced.model.get_submodule(path),  # type: ignore[union-attr]
                                    in_t, out_t, ir.traced.meta_calls)
     return cache[key]
+
+
+# What a recurrent module returns, by the flat outputs of its aten op: GRU/RNN (output, h_n),
+# LSTM (output, (h_n, c_n)) where aten.lstm returns (output, h_n, c_n).
+_RECURRENT_RESULTS = {"lstm": ("output", ("h_n", "c_n"))}
+_RECURRENT_MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn_tanh": nn.RNN, "rnn_relu": nn.RNN}
+
+
+def recurrent_call(ir: IR, kernel: Component) -> tuple[fx.Node, Any] | None:
+    """(the recurrent aten node, the module's result structure of output names) when a kernel is
+    exactly one call of an nn.GRU / nn.LSTM / nn.RNN on a batched sequence, so that its file can
+    hold the module itself (`nn.GRU(128, 256, num_layers=3)`) instead of 4 weights per layer and
+    a flat torch.gru call."""
+    path = call_module_path(ir, kernel)
+    model = ir.traced.model
+    compute = ir.compute_nodes(kernel)
+    if path is None or model is None or len(compute) != 1:
+        return None
+    node = compute[0]
+    name = ir.info(node).name
+    if name not in RECURRENT_NAMES or getattr(node.target, "_overloadname", "") != "input":
+        return None
+    mod = model.get_submodule(path)
+    if type(mod) is not _RECURRENT_MODULES[name]:
+        return None
+    x, hx, params, has_biases, layers, _dropout, _train, bidirectional, batch_first = node.args
+    x_t = value_type(x) if isinstance(x, fx.Node) else None
+    flat = [ir.weight_fqn(p) if isinstance(p, fx.Node) else None for p in params]
+    if not isinstance(x_t, TensorType) or len(x_t.shape) != 3 or \
+            flat != [f"{path}.{w}" for w in mod._flat_weights_names] or \
+            (has_biases, layers, bidirectional, batch_first) != \
+            (mod.bias, mod.num_layers, mod.bidirectional, mod.batch_first):
+        return None
+    for other in ir.region(kernel):
+        if other is node or (other.target is operator.getitem and other.args[0] is node):
+            continue
+        if not (is_default_state(other) and list(other.users) == [node]):
+            return None
+    return node, _RECURRENT_RESULTS.get(name, ("output", "h_n"))
+
+
+def is_default_state(node: fx.Node) -> bool:
+    """A zeros initial state: what a recurrent module creates itself when called without one."""
+    return node.op == "call_function" and getattr(node.target, "__name__", "") == "zeros.default"
 
 
 def _called_alone(mod: nn.Module, in_t: TensorType, out_t: TensorType,
@@ -144,8 +207,8 @@ def module_slots(ir: IR, comp: Component) -> dict[str, str]:
     slots: dict[str, str] = {}
     used: set[str] = set()
     for kernel in ir.kernels(comp):
-        path = kernel.module_path
-        if kernel.origin != "kernel-module" or not path or module_repr(ir, path) is None:
+        path = call_module_path(ir, kernel)
+        if not path or module_repr(ir, path) is None:
             continue
         if path in slots:
             continue
@@ -301,12 +364,14 @@ def canonical(ir: IR, comp: Component) -> str:
     for kernel in ir.kernels(comp):
         if kernel is not comp and module_call_form(ir, kernel):
             skip.update(ir.region(kernel))
-            out = ir.outputs(kernel)[0]
-            ids[out] = f"%{len(ids)}"
-            lines.append(f"{ids[out]} = call {slots[kernel.module_path]}"
-                         f"({ids.get(ir.inputs(kernel)[0], '?')})")
+            outs = []
+            for out in ir.outputs(kernel):
+                ids[out] = f"%{len(ids)}"
+                outs.append(ids[out])
+            ins = ", ".join(ids.get(n, "?") for n in ir.inputs(kernel))
+            lines.append(f"{','.join(outs)} = call {slots[call_module_path(ir, kernel)]}({ins})")
     if comp.is_kernel and module_call_form(ir, comp):
-        lines.append(f"call {slots[comp.module_path]}")
+        lines.append(f"call {slots[call_module_path(ir, comp)]}")
     else:
         for node in ir.region(comp):
             if node in skip:

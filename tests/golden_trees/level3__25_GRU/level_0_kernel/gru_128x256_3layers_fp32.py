@@ -15,18 +15,18 @@ Output Shapes:
   - output: [3, 16, 256] dtype=torch.float32
 
 Weight Shapes:
-  - gru_weight_ih_l0: [768, 128] dtype=torch.float32
-  - gru_weight_hh_l0: [768, 256] dtype=torch.float32
-  - gru_bias_ih_l0: [768] dtype=torch.float32
-  - gru_bias_hh_l0: [768] dtype=torch.float32
-  - gru_weight_ih_l1: [768, 256] dtype=torch.float32
-  - gru_weight_hh_l1: [768, 256] dtype=torch.float32
-  - gru_bias_ih_l1: [768] dtype=torch.float32
-  - gru_bias_hh_l1: [768] dtype=torch.float32
-  - gru_weight_ih_l2: [768, 256] dtype=torch.float32
-  - gru_weight_hh_l2: [768, 256] dtype=torch.float32
-  - gru_bias_ih_l2: [768] dtype=torch.float32
-  - gru_bias_hh_l2: [768] dtype=torch.float32
+  - gru.weight_ih_l0: [768, 128] dtype=torch.float32
+  - gru.weight_hh_l0: [768, 256] dtype=torch.float32
+  - gru.bias_ih_l0: [768] dtype=torch.float32
+  - gru.bias_hh_l0: [768] dtype=torch.float32
+  - gru.weight_ih_l1: [768, 256] dtype=torch.float32
+  - gru.weight_hh_l1: [768, 256] dtype=torch.float32
+  - gru.bias_ih_l1: [768] dtype=torch.float32
+  - gru.bias_hh_l1: [768] dtype=torch.float32
+  - gru.weight_ih_l2: [768, 256] dtype=torch.float32
+  - gru.weight_hh_l2: [768, 256] dtype=torch.float32
+  - gru.bias_ih_l2: [768] dtype=torch.float32
+  - gru.bias_hh_l2: [768] dtype=torch.float32
 """
 
 import torch
@@ -37,25 +37,11 @@ import torch.nn.functional as F
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
-        self.gru_weight_ih_l0 = nn.Parameter(torch.randn((768, 128), dtype=torch.float32) * 0.036)
-        self.gru_weight_hh_l0 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32) * 0.036)
-        self.gru_bias_ih_l0 = nn.Parameter(torch.randn((768,), dtype=torch.float32) * 0.036)
-        self.gru_bias_hh_l0 = nn.Parameter(torch.randn((768,), dtype=torch.float32) * 0.036)
-        self.gru_weight_ih_l1 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32) * 0.036)
-        self.gru_weight_hh_l1 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32) * 0.036)
-        self.gru_bias_ih_l1 = nn.Parameter(torch.randn((768,), dtype=torch.float32) * 0.036)
-        self.gru_bias_hh_l1 = nn.Parameter(torch.randn((768,), dtype=torch.float32) * 0.037)
-        self.gru_weight_ih_l2 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32) * 0.036)
-        self.gru_weight_hh_l2 = nn.Parameter(torch.randn((768, 256), dtype=torch.float32) * 0.036)
-        self.gru_bias_ih_l2 = nn.Parameter(torch.randn((768,), dtype=torch.float32) * 0.035)
-        self.gru_bias_hh_l2 = nn.Parameter(torch.randn((768,), dtype=torch.float32) * 0.037)
+        self.gru = nn.GRU(128, 256, num_layers=3)
 
     def forward(self, x):
-        zeros = torch.zeros([3, 16, 256], dtype=torch.float32, device=x.device)
-        gru = torch.gru(x, zeros, [self.gru_weight_ih_l0, self.gru_weight_hh_l0, self.gru_bias_ih_l0, self.gru_bias_hh_l0, self.gru_weight_ih_l1, self.gru_weight_hh_l1, self.gru_bias_ih_l1, self.gru_bias_hh_l1, self.gru_weight_ih_l2, self.gru_weight_hh_l2, self.gru_bias_ih_l2, self.gru_bias_hh_l2], True, 3, 0.0, train=False, bidirectional=False, batch_first=False)
-        getitem = gru[0]
-        getitem_1 = gru[1]
-        return getitem_1
+        output, h_n = self.gru(x)
+        return h_n
 
 
 def get_inputs():

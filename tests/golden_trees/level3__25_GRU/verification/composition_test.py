@@ -37,18 +37,18 @@ class ComposedModel(nn.Module):
 
 ORIGINAL = HERE.parent / "model.py"
 WEIGHT_MAP = {
-    "gru.bias_hh_l0": "gru.gru_bias_hh_l0",
-    "gru.bias_hh_l1": "gru.gru_bias_hh_l1",
-    "gru.bias_hh_l2": "gru.gru_bias_hh_l2",
-    "gru.bias_ih_l0": "gru.gru_bias_ih_l0",
-    "gru.bias_ih_l1": "gru.gru_bias_ih_l1",
-    "gru.bias_ih_l2": "gru.gru_bias_ih_l2",
-    "gru.weight_hh_l0": "gru.gru_weight_hh_l0",
-    "gru.weight_hh_l1": "gru.gru_weight_hh_l1",
-    "gru.weight_hh_l2": "gru.gru_weight_hh_l2",
-    "gru.weight_ih_l0": "gru.gru_weight_ih_l0",
-    "gru.weight_ih_l1": "gru.gru_weight_ih_l1",
-    "gru.weight_ih_l2": "gru.gru_weight_ih_l2",
+    "gru.bias_hh_l0": "gru.gru.bias_hh_l0",
+    "gru.bias_hh_l1": "gru.gru.bias_hh_l1",
+    "gru.bias_hh_l2": "gru.gru.bias_hh_l2",
+    "gru.bias_ih_l0": "gru.gru.bias_ih_l0",
+    "gru.bias_ih_l1": "gru.gru.bias_ih_l1",
+    "gru.bias_ih_l2": "gru.gru.bias_ih_l2",
+    "gru.weight_hh_l0": "gru.gru.weight_hh_l0",
+    "gru.weight_hh_l1": "gru.gru.weight_hh_l1",
+    "gru.weight_hh_l2": "gru.gru.weight_hh_l2",
+    "gru.weight_ih_l0": "gru.gru.weight_ih_l0",
+    "gru.weight_ih_l1": "gru.gru.weight_ih_l1",
+    "gru.weight_ih_l2": "gru.gru.weight_ih_l2",
 }
 RTOL = 0.0001
 ATOL = 1e-05
