@@ -13,7 +13,7 @@ own seed (`reinitialize`), so a step that leaves weights at their default init f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import torch
 
@@ -23,6 +23,37 @@ from verifier.report import Violation
 
 # Normalisation statistics are state, whatever their default values: always re-randomized.
 STAT_SUFFIXES = ("running_mean", "running_var")
+
+
+# Tensors are redrawn a slice at a time: a whole-tensor float32 copy, its finite mask and its
+# fresh values cost about five times a large expert weight (a 2-layer gpt-oss-120b's experts
+# asked for 25 GB at once); one chunk of 16M elements costs 64 MB.
+REINIT_CHUNK = 1 << 24
+
+
+def _chunks(tensor: torch.Tensor) -> Iterator[torch.Tensor]:
+    flat = tensor.detach().reshape(-1)
+    for start in range(0, flat.numel(), REINIT_CHUNK):
+        yield flat[start:start + REINIT_CHUNK].to("cpu", torch.float32)
+
+
+def _stats(tensor: torch.Tensor) -> tuple[int, float, float, bool, bool, bool, bool]:
+    """(finite count, mean, std of the finite values, all finite values > 0, has 0, has 1,
+    only 0s and 1s) in one pass of float32 chunks, accumulated in float64."""
+    count, total, squares = 0, 0.0, 0.0
+    positive, has_zero, has_one, zeros_ones = True, False, False, True
+    for values in _chunks(tensor):
+        finite = values[torch.isfinite(values)].double()
+        count += finite.numel()
+        total += float(finite.sum())
+        squares += float((finite * finite).sum())
+        positive = positive and bool((finite > 0).all())
+        has_zero = has_zero or bool((values == 0).any())
+        has_one = has_one or bool((values == 1).any())
+        zeros_ones = zeros_ones and bool(((values == 0) | (values == 1)).all())
+    mean = total / count if count else 0.0
+    var = (squares - count * mean * mean) / (count - 1) if count > 1 else 0.0
+    return count, mean, max(var, 0.0) ** 0.5, positive, has_zero, has_one, zeros_ones
 
 
 @torch.no_grad()
@@ -43,24 +74,25 @@ def reinitialize(metas: list[TensorMeta], tensors: dict[str, torch.Tensor],
         if not meta.floating or tensor.numel() == 0 or tensor.is_complex():
             kept.append(meta.name)
             continue
-        values = tensor.detach().to("cpu", torch.float32)
-        finite = values[torch.isfinite(values)]
+        count, mean, std, positive, has_zero, has_one, zeros_ones = _stats(tensor)
         if meta.kind == "buffer" and not meta.name.endswith(STAT_SUFFIXES):
-            zeros_ones = bool(((values == 0) | (values == 1)).all())
-            if finite.numel() < values.numel() or (
-                    zeros_ones and bool((values == 0).any()) and bool((values == 1).any())):
+            if count < tensor.numel() or (zeros_ones and has_zero and has_one):
                 kept.append(meta.name)
                 continue
         positive = meta.name.endswith("running_var") or (
-            meta.kind == "buffer" and finite.numel() > 0 and bool((finite > 0).all()))
-        if positive:
-            fresh = torch.rand(values.shape, generator=gen) + 0.5
-        else:
-            mean = float(finite.mean()) if finite.numel() else 0.0
-            std = float(finite.std()) if finite.numel() > 1 else 0.0
-            scale = max(std, 0.1 * abs(mean), 0.02)
-            fresh = torch.randn(values.shape, generator=gen) * scale + mean
-        tensor.copy_(fresh.to(tensor.dtype))
+            meta.kind == "buffer" and count > 0 and positive)
+        scale = max(std, 0.1 * abs(mean), 0.02)
+        flat = tensor.detach().view(-1) if tensor.is_contiguous() else None
+        target = flat if flat is not None else torch.empty(tensor.numel(), dtype=tensor.dtype)
+        for start in range(0, tensor.numel(), REINIT_CHUNK):
+            n = min(REINIT_CHUNK, tensor.numel() - start)
+            if positive:
+                fresh = torch.rand(n, generator=gen) + 0.5
+            else:
+                fresh = torch.randn(n, generator=gen) * scale + mean
+            target[start:start + n].copy_(fresh)
+        if flat is None:
+            tensor.detach().copy_(target.view(tensor.shape))
     return kept
 
 

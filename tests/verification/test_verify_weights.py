@@ -117,3 +117,31 @@ def test_reinitialize_changes_floats_and_keeps_counters_masks_and_variances() ->
     metas2, tensors2 = collect_tensors(again)
     reinitialize(metas2, tensors2, seed=1)
     assert all(torch.equal(after[k], v) for k, v in again.state_dict().items())
+
+
+def test_reinitialize_works_a_slice_at_a_time(monkeypatch) -> None:
+    """Large weights are redrawn in chunks (a whole-tensor float32 copy of a gpt-oss expert
+    weight, with its mask and fresh values, asked for 25 GB): statistics and masks are still
+    those of the whole tensor, and the draw is the same on every run."""
+    import verifier.weights as weights
+
+    monkeypatch.setattr(weights, "REINIT_CHUNK", 1000)
+
+    def build() -> nn.Module:
+        torch.manual_seed(0)
+        model = nn.Linear(100, 50)
+        with torch.no_grad():
+            model.weight.mul_(40.0)  # std about 2.3, spread over 5 chunks
+        model.register_buffer("mask", torch.tensor([0.0, 1.0] * 1500))  # a 0/1 mask over 3 chunks
+        return model
+
+    first, second = build(), build()
+    std_before = float(first.weight.std())
+    for model in (first, second):
+        metas, tensors = collect_tensors(model)
+        kept = weights.reinitialize(metas, tensors, seed=7)
+        assert "mask" in kept
+    assert torch.equal(first.weight, second.weight)
+    assert torch.equal(first.mask, torch.tensor([0.0, 1.0] * 1500))
+    assert abs(float(first.weight.std()) - std_before) < 0.1 * std_before
+    assert not torch.equal(first.weight, build().weight)
