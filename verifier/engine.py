@@ -220,6 +220,13 @@ class StepVerifier:
             return None
         if data.get("error"):
             err = data["error"]
+            if _out_of_memory(err):
+                # This machine, not the model: the step cannot be judged here (like a refusal).
+                result.status = "ERROR"
+                result.error = (f"the original ran out of memory while "
+                                f"{STAGE_TEXT.get(err['stage'], err['stage'])} ({err['type']}: "
+                                f"{err['message'][:160]}); run it on a larger machine")
+                return None
             loc = f"{Path(where).name}:{err['line']}" if err.get("line") else where
             raise UserInputError(f"the original fails while {STAGE_TEXT.get(err['stage'], err['stage'])}: "
                                  f"{err['type']}: {err['message']}", where=loc)
@@ -363,3 +370,11 @@ def verify_step(opts: StepOptions) -> StepResult:
 
 
 __all__ = ["StepOptions", "StepVerifier", "verify_step", "load_weight_map", "resolve_device"]
+
+
+def _out_of_memory(err: dict[str, Any]) -> bool:
+    """Whether a worker's error is the allocator running out, not the model's own failure."""
+    text = f"{err.get('type')}: {err.get('message')}"
+    return err.get("type") == "MemoryError" or any(
+        mark in text for mark in ("can't allocate memory", "Cannot allocate memory",
+                                  "out of memory", "OutOfMemoryError"))

@@ -132,3 +132,38 @@ def test_half_precision_original_counts_its_float64_twin() -> None:
     assert half.reference(3) == 4 * (half.params + half.forward_peak + 3 * half.outputs)
     assert half.need(3) == full.need(3) // 2 + half.reference(3)
     assert half.to_json(3)["reference_bytes"] == half.reference(3)
+
+
+def test_unmeasurable_forward_still_counts_the_weights() -> None:
+    """A forward that cannot run on meta (MoE routing sizes tensors by values) still gets a lower
+    bound from its weights, so a 2-layer Mixtral-8x7B is refused instead of OOM-killed."""
+    import torch
+    import torch.nn as nn
+
+    from verifier.runtime import memory
+    from verifier.runtime.worker import estimate_memory
+
+    class Routed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(64, 32, dtype=torch.bfloat16)
+
+        def forward(self, x):
+            return self.fc(x[x.sum(-1) > 0])  # a value-sized tensor
+
+    estimate = estimate_memory(Routed, [], lambda: [torch.randn(8, 64, dtype=torch.bfloat16)], 0)
+    assert estimate.forward_unknown and estimate.outputs == 0
+    assert estimate.need(3) == 2 * estimate.params + 3 * estimate.inputs + 4 * estimate.params
+    huge = memory.MemoryEstimate(1 << 50, 0, 0, 0, 4.0, forward_unknown="x")
+    fits, message, record = memory.check(huge, 3, "cpu")
+    assert not fits and message.startswith("needs at least") and "comes on top" in message
+    assert record["forward_unknown"] == "x"
+
+
+def test_out_of_memory_while_constructing_is_a_step_error_not_the_models() -> None:
+    from verifier.engine import _out_of_memory
+
+    assert _out_of_memory({"type": "RuntimeError", "message": "[enforce fail at alloc_cpu.cpp:127] "
+                           "DefaultCPUAllocator: can't allocate memory: you tried to allocate 25480396800 bytes"})
+    assert _out_of_memory({"type": "MemoryError", "message": ""})
+    assert not _out_of_memory({"type": "RuntimeError", "message": "mat1 and mat2 shapes cannot be multiplied"})

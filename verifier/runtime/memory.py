@@ -31,6 +31,8 @@ class MemoryEstimate:
     forward_peak: int
     # How many times its own bytes the float64 reference twin takes (0: no reference run).
     reference_scale: float = 0.0
+    # Why the forward could not run on meta (outputs and peak then count as 0: a lower bound).
+    forward_unknown: str | None = None
 
     def need(self, trials: int) -> int:
         """Peak bytes of a verification: worker plus the judging process."""
@@ -47,7 +49,8 @@ class MemoryEstimate:
         return {"params_bytes": self.params, "inputs_bytes": self.inputs,
                 "outputs_bytes": self.outputs, "forward_peak_bytes": self.forward_peak,
                 "reference_bytes": self.reference(trials),
-                "estimated_need_bytes": self.need(trials)}
+                "estimated_need_bytes": self.need(trials),
+                **({"forward_unknown": self.forward_unknown} if self.forward_unknown else {})}
 
 
 def human(nbytes: float) -> str:
@@ -116,7 +119,9 @@ def check(estimate: MemoryEstimate, trials: int, device: str) -> tuple[bool, str
     if host is not None and need > HEADROOM * host:
         reference = estimate.reference(trials)
         also = f", float64 reference {human(reference)}" if reference else ""
-        return False, (f"needs about {human(need)} of RAM (parameters {human(estimate.params)}, "
+        if estimate.forward_unknown:
+            also += "; its forward's own memory, not measurable on meta, comes on top"
+        return False, (f"needs {'at least' if estimate.forward_unknown else 'about'} {human(need)} of RAM (parameters {human(estimate.params)}, "
                        f"inputs {human(estimate.inputs)}, outputs {human(estimate.outputs)} x "
                        f"{trials + 1}, forward peak {human(estimate.forward_peak)}{also}) but "
                        f"{human(host)} is available; run it on a larger machine or with fewer "

@@ -179,13 +179,19 @@ def estimate_memory(model_cls: Any, init: list[Any], get_inputs: Callable[[], An
     params = sum(t.numel() * t.element_size() for t in
                  list(model.parameters()) + list(model.buffers()))
     in_bytes = sum(t.numel() * t.element_size() for t in leaves_of(inputs))
-    tracker = MemoryTracker()
-    # Recurrent builtins step fake tensors through every time step on meta; their shapes alone do.
-    with torch.no_grad(), opaque_ops(), tracker:
-        out = model.eval()(*inputs)
-    out_bytes = sum(t.numel() * t.element_size() for t in leaves_of(out))
     # The float64 twin of a half-precision original is four times its bytes (run_original).
     scale = 4.0 if _needs_fp64_reference(model, inputs) else 0.0
+    tracker = MemoryTracker()
+    try:
+        # Recurrent builtins step fake tensors through every time step on meta; their shapes
+        # alone do.
+        with torch.no_grad(), opaque_ops(), tracker:
+            out = model.eval()(*inputs)
+    except Exception as err:  # noqa: BLE001 - data-dependent shapes (MoE routing) need values
+        # The weights alone are still known: a lower bound that refuses what cannot fit.
+        return memory_mod.MemoryEstimate(params, in_bytes, 0, 0, scale,
+                                         forward_unknown=f"{type(err).__name__}: {str(err)[:160]}")
+    out_bytes = sum(t.numel() * t.element_size() for t in leaves_of(out))
     return memory_mod.MemoryEstimate(params, in_bytes, out_bytes, max(tracker.peak, out_bytes),
                                      scale)
 
