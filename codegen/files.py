@@ -23,6 +23,7 @@ from hdecomp_ir.naming import identifier, kernel_op_label, module_prefix, module
 from hdecomp_ir.policy import POSITIVE_DOMAIN_NAMES, SIGN_PRESERVING_NAMES, OpKind, op_info
 from hdecomp_ir.spec import BASE_SEED, COMPOSITION_ATOL, COMPOSITION_RTOL
 from hdecomp_ir.traced import flat_outputs
+from codegen.loop_source import LoopSourceError, specialised_source
 from codegen.render import Callee, call, dotted, render_forward
 from codegen.template import fill, snippet
 
@@ -347,11 +348,40 @@ def component_module(ir: IR, comp: Component, *, parent: str,
         "component",
         __header__=header(ir, comp, parent=parent, children=children, params=params),
         __buffers__=snippet("load_buffers") if uses_sidecar else [],
+        __functions__=loop_functions(ir, comp),
         __init_body__=init, __params__=_parameters(params), __forward_body__=body,
         __inputs__=_inputs_expr(ir, comp), __shapes__=_shapes_expr(returned_tensors(ir, comp)),
         __allow_inf__=cst.Name(str(allows_inf(ir, comp, buffers))),
         __run_tests__=list(fill("run_tests").body))
     return module.code
+
+
+def loop_functions(ir: IR, comp: Component) -> list[cst.BaseStatement]:
+    """The definitions of the loop functions a component's forward() calls, with the imports
+    they need beyond the file's own (codegen/loop_source.py)."""
+    seen: dict[str, cst.BaseStatement] = {}
+    imports: set[str] = set()
+    for node in ir.region(comp):
+        if node.op != "call_function" or getattr(node.target, "_opname", "") != "loop_region":
+            continue
+        region = ir.traced.loops[node.args[1]]
+        if region.name in seen:
+            continue
+        try:
+            source, needed = specialised_source(region.func, region.executed)
+        except LoopSourceError as err:
+            raise UserInputError(f"the loop in {region.name}() cannot be written in a component "
+                                 f"file: {err}", where=f"{ir.model_file.as_posix()}: {comp.name}",
+                                 fix="write the loop with torch calls only") from None
+        two_blank = [cst.EmptyLine(), cst.EmptyLine()]
+        seen[region.name] = cst.parse_statement(source).with_changes(leading_lines=two_blank)
+        imports.update(needed)
+    extra = [cst.parse_statement(line) for line in sorted(imports - _FILE_IMPORTS)]
+    return extra + list(seen.values())
+
+
+# What every component file imports already (templates/component.py).
+_FILE_IMPORTS = {"import torch", "import torch.nn as nn", "import torch.nn.functional as F"}
 
 
 def root_module(ir: IR, source: str, buffers: dict[str, torch.Tensor]) -> str:

@@ -18,7 +18,7 @@ import torch
 from torch import fx
 from torch.utils import _pytree as pytree
 
-from codegen import torch_calls
+from codegen import loop_source, torch_calls
 from hdecomp_ir.errors import UserInputError
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.naming import (call_module_path, identifier, is_default_state, module_call_form,
@@ -58,6 +58,7 @@ class Scope:
     used: set[str] = field(default_factory=set)
     device_var: str | None = None
     where: str | None = None  # the op being rendered, for errors
+    loops: dict[int, Any] = field(default_factory=dict)  # loop region id -> region (frontend/loops.py)
 
     def fresh(self, base: str) -> str:
         return unique(identifier(base), self.used)
@@ -137,12 +138,25 @@ def _aten(node: fx.Node, scope: Scope) -> Expr:
                                  "torch.nn.functional calls") from None
 
 
+def _loop_call(node: fx.Node, scope: Scope) -> Expr:
+    """`scan(x0, x1, D=x2, delta_softplus=True)`: the loop function's call (its definition is
+    written beside the class, codegen/loop_source.py), as a 1-tuple when it returns one tensor
+    so that the getitems of the traced op's list read it alike."""
+    region = scope.loops[node.args[1]]
+    args, single = loop_source.call_arguments(
+        region, [literal(t, scope) for t in node.args[0]], lambda v: literal(v, scope))
+    expr: Expr = cst.Call(func=cst.Name(region.name), args=args)
+    return cst.Tuple([cst.Element(expr)]) if single else expr
+
+
 def render_node(node: fx.Node, scope: Scope) -> Expr:
     """Expression computing one fx node: the rule table first, else the torch-level call of
     codegen/torch_calls.py (never `torch.ops`)."""
     if node.target is operator.getitem:
         return _getitem(node, scope)  # type: ignore[return-value]
     name = op_name(node.target)
+    if name == "loop_region":
+        return _loop_call(node, scope)
     overload = getattr(node.target, "_overloadname", "")
     expr: Expr | None = None
     if name in _BINOPS and overload in ("Tensor", "Scalar"):
@@ -195,6 +209,7 @@ def render_forward(ir: IR, comp: Component, callees: list[Callee],
     scope.device_var = next((scope.values[n] for n in inputs
                              if isinstance(value_type(n), TensorType)), None)
     scope.weights = weight_names(ir, comp) if not callees else {}
+    scope.loops = ir.traced.loops
     slots = module_slots(ir, comp) if not callees else {}
 
     starts = {c.comp.start: c for c in callees}

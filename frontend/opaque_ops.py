@@ -123,5 +123,6 @@ def restore_aten(graph: fx.Graph) -> None:
         if node.op != "call_function":
             continue
         target = node.target
-        if getattr(target, "namespace", None) == "hdecomp":
+        # loop regions stay: no aten op stands for a Python loop (frontend/loops.py)
+        if getattr(target, "namespace", None) == "hdecomp" and target._opname in _ATEN:
             node.target = _ATEN[target._opname]()

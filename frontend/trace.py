@@ -33,6 +33,7 @@ from torch.utils import _pytree as pytree
 from hdecomp_ir.errors import TraceError, UserInputError, first_line
 from hdecomp_ir.traced import TracedGraph, flat_outputs
 from frontend.loader import LoadedModel, load_model, no_exit
+from frontend.loops import find_loop_functions, opaque_loops, regions
 from frontend.normalize import normalize
 from frontend.opaque_ops import opaque_ops, restore_aten
 from hdecomp_ir.policy import GUARD_NAMES, op_info
@@ -164,8 +165,10 @@ def _quiet_tracing() -> Iterator[None]:
 def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGraph:
     args = tuple(loaded.inputs)
     param_fqns: set[str] = set()
-    # Tensors created inside forward() (masks, aranges) must land on the model's device too.
     with torch.device(loaded.device), _quiet_tracing(), opaque_ops():
+        loops = find_loop_functions(loaded.model, list(args)) if not real_values else []
+    # Tensors created inside forward() (masks, aranges) must land on the model's device too.
+    with torch.device(loaded.device), _quiet_tracing(), opaque_ops(), opaque_loops(loops):
         if real_values:
             import torch._functorch.config as functorch_config
 
@@ -175,6 +178,9 @@ def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGr
         else:
             ep = torch.export.export(loaded.model, args, strict=False)
     restore_aten(ep.graph_module.graph)
+    used = {n.args[1] for n in ep.graph_module.graph.nodes
+            if n.op == "call_function" and getattr(n.target, "_opname", "") == "loop_region"}
+    loop_regions = {index: regions()[index] for index in sorted(used)}
     rewrites = normalize(ep.graph_module.graph)
     specialized = _drop_guards(ep.graph_module.graph) if real_values else []
     if real_values and not specialized:
@@ -209,7 +215,7 @@ def _trace_export(loaded: LoadedModel, *, real_values: bool = False) -> TracedGr
                        out_spec=ep.call_spec.out_spec, constants=dict(ep.constants),
                        model=loaded.model, input_values=list(args),
                        aliases=tensor_aliases(loaded.model), specialized=specialized, program=ep,
-                       rewrites=rewrites,
+                       rewrites=rewrites, loops=loop_regions,
                        meta_calls=opaque_ops)
 
 

@@ -241,6 +241,8 @@ def weight_names(ir: IR, comp: Component) -> dict[fx.Node, str]:
 def kernel_op_label(ir: IR, kernel: Component) -> str:
     """The op a kernel performs: its one compute op, or its module class for multi-op kernels."""
     compute = ir.compute_nodes(kernel)
+    if len(compute) == 1 and ir.info(compute[0]).name == "loop_region":
+        return snake_case(ir.traced.loops[compute[0].args[1]].name)  # the looping function's
     if len(compute) == 1:
         return ir.info(compute[0]).name.lstrip("_")
     return snake_case(kernel.label)

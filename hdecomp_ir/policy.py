@@ -128,6 +128,11 @@ OPAQUE_NAMES = frozenset({*RECURRENT_NAMES, "lstm_cell", "gru_cell",
                           "rnn_tanh_cell", "rnn_relu_cell", "_transformer_encoder_layer_fwd",
                           "_native_multi_head_attention"})
 
+# A Python function whose one call enters a line this many times loops over time: it is traced
+# as one `loop_region` op (frontend/loops.py) and is one kernel, written as its own source.
+LOOP_MIN_STEPS = 16
+OPAQUE_NAMES = OPAQUE_NAMES | {"loop_region"}
+
 _PYTHON_BUILTINS: dict[Any, str] = {operator.getitem: "getitem"}
 
 
@@ -512,6 +517,38 @@ def semantic_function(tokens: list[str] | tuple[str, ...], anchors: int) -> str 
         if any(req <= {t.removesuffix(WEIGHT_SUFFIX) for t in have} for req in fn.requires):
             return fn.name
     return None
+
+
+# A loop over time is one kernel (frontend/loops.py traces it as one op): its body, at most
+# LOOP_MAX_BODY ops, repeated at least LOOP_MIN_STEPS times in a row, with at most
+# LOOP_MAX_EXTRA ops around the loop (a scan's discretisation before it, its gating after).
+# The body reads no weight: a scan steps activations; a run of identical layers (16 x
+# linear+relu) reads a weight per step and stays that many ops.
+LOOP_MAX_BODY = 12
+LOOP_MAX_EXTRA = 24
+
+
+def loop_steps(tokens: list[str] | tuple[str, ...]) -> int:
+    """How many times a loop body repeats in a body of logical ops that is one loop over time
+    (by the rule above), else 0. The verifier counts such a kernel as one op, as the generator
+    emits it."""
+    n = len(tokens)
+    for period in range(1, LOOP_MAX_BODY + 1):
+        run_start, best, best_start = 0, 0, 0
+        for i in range(period, n + 1):
+            if i < n and tokens[i] == tokens[i - period]:
+                continue
+            # tokens[run_start:i] repeat with `period`
+            length = i - run_start
+            if length > best:
+                best, best_start = length, run_start
+            run_start = i - period + 1 if i < n else i
+        steps = best // period
+        body = tokens[best_start:best_start + period]
+        if steps >= LOOP_MIN_STEPS and n - steps * period <= LOOP_MAX_EXTRA and \
+                not any(t.endswith(WEIGHT_SUFFIX) for t in body):
+            return steps
+    return 0
 
 
 # The generator's choice of which custom modules it offers to keep whole as one kernel: those

@@ -35,6 +35,9 @@ class TracedGraph:
     specialized: list[str] = field(default_factory=list)  # data-dependent decisions fixed by the fallback
     program: Any = None                                   # the torch.export ExportedProgram
     rewrites: list[str] = field(default_factory=list)     # front-end rewrites, for the analysis
+    # `hdecomp::loop_region` nodes' region argument -> the loop function call it stands for
+    # (frontend/loops.py: a function, its literal arguments, the source lines it ran)
+    loops: dict[int, Any] = field(default_factory=dict)
     # How to run one of the model's modules on the meta device (the front end's opaque RNN
     # twins keep that fast); the IR asks it when naming a module's call form.
     meta_calls: Callable[[], ContextManager[Any]] = contextlib.nullcontext

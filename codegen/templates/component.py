@@ -2,6 +2,7 @@
 # Filled by codegen/files.py (component_module) through codegen/template.py. Placeholders:
 #   __header__        the specification's header docstring
 #   __buffers__       the load of the .buffers.pt sidecar (statements.py: load_buffers), or nothing
+#   __functions__     the loop functions forward() calls (codegen/loop_source.py), or nothing
 #   __init_body__     the weights and builtin modules, one statement each
 #   __params__        forward()'s parameters after self
 #   __forward_body__  the rendered forward(), ending in its return
@@ -15,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 __buffers__
+__functions__
 
 
 class Model(nn.Module):

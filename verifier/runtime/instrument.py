@@ -6,7 +6,8 @@
 - `OpCounter` (a TorchFunctionMode) counts logical ops per child call: a builtin leaf module is
   one op, a module or kernel whose ops compute one function of the policy's table
   (`semantic_function`: a norm, a GELU, a softmax … recognised on its ops, never by its name)
-  is one op, otherwise each call `counts_as_op` says is one. What counts and the table are
+  or one loop over time (`loop_steps`: a body repeated step after step, as a scan) is one op,
+  otherwise each call `counts_as_op` says is one. What counts and the table are
   `hdecomp_ir.policy`'s rules, the ones the generator applies.
 - `RefactoredGuard` (a TorchDispatchMode) judges every aten op that runs outside all CHILD
   frames against the op table, whatever Python syntax produced it, and notes random ops.
@@ -35,7 +36,7 @@ from torch.utils._pytree import tree_leaves
 
 from hdecomp_ir.policy import (ANCHOR_NAMES, CONSTANT_FACTORY_NAMES, OpKind, counts_as_op, is_anchor,
                                is_builtin_leaf, is_compute_in_parent, is_plumbing_exponent, is_semantic_module, op_info,
-                               COMPOSITE_FUNCTIONS, WEIGHT_SUFFIX, op_token, semantic_function)
+                               COMPOSITE_FUNCTIONS, WEIGHT_SUFFIX, loop_steps, op_token, semantic_function)
 from verifier.static.classify import (ESCAPE_NAMES, callable_name, info_for_callable,
                                       is_view_callable)
 
@@ -144,8 +145,9 @@ class Scope:
                 self.mark_returned(leaves_of(output))
             # A kernel is one op, or one function of the policy's table recognised on its ops
             # (whatever the file is called); a fusion's ops count.
-            semantic_ok = frame.level == "kernel" and \
+            semantic_ok = frame.level == "kernel" and (
                 semantic_function(frame.tokens, frame.anchors) is not None
+                or loop_steps(frame.tokens) > 0)
             count = 1 if semantic_ok else len(frame.ops)
             self.calls.append(ChildCall(frame.name, frame.file, frame.level, len(self.calls),
                                         list(frame.ops), count))
