@@ -204,10 +204,16 @@ def string(text: str) -> cst.SimpleString:
     return cst.SimpleString(json.dumps(text))
 
 
+def _op_title(ir: IR, node: fx.Node) -> str:
+    """An op's name in a header: a loop region by the function that loops."""
+    name = ir.info(node).name
+    return ir.traced.loops[node.args[1]].name if name == "loop_region" else name
+
+
 def header(ir: IR, comp: Component, *, parent: str, children: list[str],
            params: list[str]) -> cst.SimpleString:
     """The specification's header docstring of a component file."""
-    ops = [ir.info(n).name for n in ir.compute_nodes(comp)] if comp.is_kernel else \
+    ops = [_op_title(ir, n) for n in ir.compute_nodes(comp)] if comp.is_kernel else \
         [kernel_op_label(ir, k) for k in ir.kernels(comp)]
     lines = [f"Component: {comp.name}", f"Source: {ir.model_file.as_posix()}",
              f"Abstraction Level: {comp.level.label}", f"Parent: {parent}",

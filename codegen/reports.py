@@ -158,6 +158,12 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
                          "balanced routing (the rows split evenly over the experts), not one the "
                          "model's router chose; each step's verification runs the model's own "
                          "routing on every trial.")
+    for region in ir.traced.loops.values():
+        decisions.append(
+            f"`{region.name}()` loops over time ({region.steps} steps in one call): it was traced "
+            "as one op and is one kernel whose file holds the function's own source, specialised "
+            "to the branches this call took (branches for other arguments or other packages were "
+            "removed); its Python loop is the workload, not an unrolled graph.")
     for c in uniq.values():
         where = f"`{paths[c.key]}`"
         if c.origin == "layer-chunk":

@@ -206,7 +206,11 @@ def _meta_run(region: LoopRegion, inputs: list[torch.Tensor]) -> list[tuple]:
         finally:
             sys.settrace(previous)
     region.executed |= set(executed_counts)
-    region.steps = max(region.steps, max(executed_counts.values(), default=0))
+    # The body's lines run once a step, the `for` line once more: the commonest count (the
+    # smaller on a tie) is the number of steps.
+    repeated = [c for c in executed_counts.values() if c > 1]
+    if repeated:
+        region.steps = min(set(repeated), key=lambda c: (-repeated.count(c), c))
     region.single = isinstance(out, torch.Tensor)
     outs = _as_list(out)
     if not all(isinstance(o, torch.Tensor) for o in outs):

@@ -212,7 +212,8 @@ def _check_wrapper(script: Path, echo: Echo) -> bool:
     import sys
 
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
-    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    # the verdict is the script's last stdout line; library warnings go to stderr
+    lines = proc.stdout.strip().splitlines() or proc.stderr.strip().splitlines()
     verdict = lines[-1] if lines else f"exit {proc.returncode}"
     echo(f"wrapper check ({WRAPPER_CHECK}): {verdict}")
     return proc.returncode == 0
