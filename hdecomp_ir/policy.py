@@ -528,10 +528,9 @@ LOOP_MAX_BODY = 12
 LOOP_MAX_EXTRA = 24
 
 
-def loop_steps(tokens: list[str] | tuple[str, ...]) -> int:
-    """How many times a loop body repeats in a body of logical ops that is one loop over time
-    (by the rule above), else 0. The verifier counts such a kernel as one op, as the generator
-    emits it."""
+def loop_run(tokens: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], int] | None:
+    """(the body, how many times it repeats) when a body of logical ops is one loop over time
+    by the rule above, else None."""
     n = len(tokens)
     for period in range(1, LOOP_MAX_BODY + 1):
         run_start, best, best_start = 0, 0, 0
@@ -539,16 +538,37 @@ def loop_steps(tokens: list[str] | tuple[str, ...]) -> int:
             if i < n and tokens[i] == tokens[i - period]:
                 continue
             # tokens[run_start:i] repeat with `period`
-            length = i - run_start
-            if length > best:
-                best, best_start = length, run_start
+            if i - run_start > best:
+                best, best_start = i - run_start, run_start
             run_start = i - period + 1 if i < n else i
         steps = best // period
-        body = tokens[best_start:best_start + period]
+        body = tuple(tokens[best_start:best_start + period])
         if steps >= LOOP_MIN_STEPS and n - steps * period <= LOOP_MAX_EXTRA and \
                 not any(t.endswith(WEIGHT_SUFFIX) for t in body):
-            return steps
-    return 0
+            return body, steps
+    return None
+
+
+def loop_steps(tokens: list[str] | tuple[str, ...]) -> int:
+    """How many steps a body of logical ops that is one loop over time takes, else 0. The
+    verifier counts such a kernel as one op, as the generator emits it."""
+    run = loop_run(tokens)
+    return run[1] if run else 0
+
+
+def repeats_in(tokens: list[str] | tuple[str, ...], body: tuple[str, ...], steps: int) -> bool:
+    """Whether `body` runs `steps` times in a row somewhere in `tokens` (the original's ops)."""
+    period, n, i = len(body), len(tokens), 0
+    while i + period <= n:
+        if tuple(tokens[i:i + period]) != body:
+            i += 1
+            continue
+        count = 0
+        while tuple(tokens[i:i + period]) == body:
+            count, i = count + 1, i + period
+        if count >= steps:
+            return True
+    return False
 
 
 # The generator's choice of which custom modules it offers to keep whole as one kernel: those

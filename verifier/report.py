@@ -51,6 +51,7 @@ RUNTIME_RULES = {
     "escape_to_python": "tensor values left torch (tolist, item, numpy) outside a child, or "
                         "activation values inside one",
     "kernel_not_single_op": "a kernel child performs more than one logical op",
+    "loop_not_in_original": "a kernel child passes as one loop over time the original does not run",
     "fusion_op_count": "a fusion child performs more than 5 ops",
     "wraps_original": "one child performs all of the original's ops",
     "random_op": "a random op ran in eval mode where the original has none",

@@ -50,6 +50,7 @@ EXPECTED_REASONS = {
     "child_same_level_as_parent": "child_level",
     "child_without_level_header": "missing_level_header",
     "multi_op_kernel": "kernel_not_single_op",
+    "dummy_loop_makes_kernel": "loop_not_in_original",  # a loop the original does not run
     "fusion_with_too_many_ops": "fusion_op_count",
     # the verifier, the original and the environment
     "imports_original": "imports_original",
@@ -146,6 +147,7 @@ def test_cheat_fails_for_the_right_reason(verifier: StepVerifier, step_options: 
     failure = next(f for f in result.failures if f.rule == expected)
     assert failure.message
     if failure.stage == "anticheat" and expected not in ("wraps_original", "kernel_not_single_op",
+                                                        "loop_not_in_original",
                                                         "fusion_op_count", "random_op",
                                                         "training_mode", "forbidden_file"):
         # Source and guard findings point at a file and a line the agent can go to (a

@@ -14,7 +14,8 @@ from typing import Any
 import torch
 
 from hdecomp_ir.spec import FUSION_MAX_OPS, FUSION_MIN_OPS, WEIGHT_MAP_JSON
-from hdecomp_ir.policy import WEIGHT_SUFFIX, missing_op_families, op_family
+from hdecomp_ir.policy import (WEIGHT_SUFFIX, loop_run, missing_op_families, op_family,
+                               repeats_in)
 from verifier.judge import numerics
 from verifier.options import OriginalRun, ResolvedStep, StepOptions, relative_name
 from verifier.report import StepResult, Violation
@@ -241,7 +242,15 @@ class Judge:
         level, count, ops = call.get("level"), call["count"], call["ops"]
         where = f"child `{call['child']}`"
         ops_text = ", ".join(ops) if ops else "none"
-        if level == "kernel" and count > 1 and not _combines_weights_as_original(ops, orig_ops):
+        loop = loop_run(ops) if level == "kernel" and count == 1 and len(ops) > 1 else None
+        if loop is not None and not repeats_in(orig_ops, *loop):
+            # one op only as the original's own loop over time: a loop the step made up
+            # (a dummy `for` around extra work) is not the workload
+            rule, message = "loop_not_in_original", (
+                f"{where} is declared a kernel as a loop over time ({loop[1]} steps of "
+                f"{', '.join(loop[0])}), but the original runs no such loop: split it, or "
+                "declare it a fusion")
+        elif level == "kernel" and count > 1 and not _combines_weights_as_original(ops, orig_ops):
             rule, message = "kernel_not_single_op", (
                 f"{where} is declared a kernel but performs {count} logical ops ({ops_text}); a "
                 "kernel is one op: split it, or declare it a fusion")

@@ -1,0 +1,117 @@
+"""
+Component: selective_scan_32x16_fp32
+Source: data/level3/43_MambaSelectiveScanLoop.py (seq_len 32, d_model 16)
+Abstraction Level: kernel
+Parent: scan_small
+Children: []
+Instances: 1
+
+Operations: ['selective_scan']
+
+Input Shapes:
+  - x0: [2, 32, 32] dtype=torch.float32
+  - x1: [2, 32, 32] dtype=torch.float32
+  - x2: [2, 16, 32] dtype=torch.float32
+  - x3: [2, 16, 32] dtype=torch.float32
+  - x4: [2, 32, 32] dtype=torch.float32
+
+Output Shapes:
+  - output: [2, 32, 32] dtype=torch.float32
+
+Weight Shapes:
+  - A_log: [32, 16] dtype=torch.float32
+  - D: [32] dtype=torch.float32
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def selective_scan(u, delta, A, B, C, D, z, use_cuda_kernel=False):
+    """u, delta, z: (batch, d_inner, seq); A: (d_inner, d_state); B, C: (batch, d_state, seq)."""
+    batch, d_inner, length = u.shape
+    delta = F.softplus(delta)
+    deltaA = torch.exp(delta.unsqueeze(-1) * A[None, :, None, :])        # (b, d, l, n)
+    deltaB_u = delta.unsqueeze(-1) * B.transpose(1, 2)[:, None] * u.unsqueeze(-1)
+    state = torch.zeros(batch, d_inner, A.shape[-1], device=u.device, dtype=u.dtype)
+    ys = []
+    for t in range(length):
+        state = deltaA[:, :, t] * state + deltaB_u[:, :, t]
+        ys.append(torch.einsum("bdn,bn->bd", state, C[:, :, t]))
+    y = torch.stack(ys, dim=-1)
+    return (y + u * D[None, :, None]) * F.silu(z)
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.A_log = nn.Parameter(torch.randn((32, 16), dtype=torch.float32))
+        self.D = nn.Parameter(torch.randn((32,), dtype=torch.float32))
+
+    def forward(self, x0, x1, x2, x3, x4):
+        exp = torch.exp(self.A_log)
+        neg = -exp
+        loop_region = (selective_scan(x0, x1, neg, x2, x3, self.D, x4),)
+        getitem = loop_region[0]
+        return getitem
+
+
+def get_inputs():
+    return [torch.randn((2, 32, 32), dtype=torch.float32), torch.randn((2, 32, 32), dtype=torch.float32), torch.randn((2, 16, 32), dtype=torch.float32), torch.randn((2, 16, 32), dtype=torch.float32), torch.randn((2, 32, 32), dtype=torch.float32)]
+
+
+def get_init_inputs():
+    return []
+
+
+def get_expected_output_shape():
+    return [(2, 32, 32)]
+
+
+# Masking with -inf (attention masks) makes infinities a correct output.
+ALLOW_INF = False
+
+
+def run_tests():
+    """Build the model, run it on get_inputs(), check the output shapes and finiteness."""
+
+    def tensors_in(value):
+        """The tensors of a (nested) tuple, list or dict output, in order."""
+        if isinstance(value, torch.Tensor):
+            return [value]
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, (list, tuple)):
+            return [t for v in value for t in tensors_in(v)]
+        return []
+
+    try:
+        model = Model(*get_init_inputs())
+        model.eval()
+        with torch.no_grad():
+            inputs = get_inputs()
+            output = model(*inputs)
+            outputs = tensors_in(output)
+            for out in outputs:
+                assert out is not None, "Output is None"
+                if out.is_floating_point():
+                    assert not torch.isnan(out).any(), "Output contains NaN"
+                    assert ALLOW_INF or not torch.isinf(out).any(), "Output contains Inf"
+            actual = [tuple(o.shape) for o in outputs]
+            expected = [tuple(s) for s in get_expected_output_shape()]
+            assert actual == expected, f"Output shapes {actual} != expected {expected}"
+            print(f"Input shape(s): {[tuple(x.shape) for x in inputs if isinstance(x, torch.Tensor)]}")
+            print(f"Output shape(s): {actual}")
+            print("PASS")
+            return True
+    except Exception as e:
+        print(f"FAIL: {e}")
+        import traceback
+        traceback.print_exc()
+        return False
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(0 if run_tests() else 1)
