@@ -214,6 +214,9 @@ class StepVerifier:
                             f"probably out of memory. {log_tail(job_dir)}")
             return None
         result.memory = data.get("memory") or {}
+        if "reference_dtype" in data:
+            # What the reference run really used (None: the model would not run in that dtype).
+            result.memory["reference_dtype_used"] = data["reference_dtype"]
         if data.get("refused"):
             result.status = "ERROR"
             result.error = f"refused to run: {data['refused']}"

@@ -117,9 +117,10 @@ class _SmallLinear:
         self.get_inputs = lambda: [torch.randn(8, 64, dtype=dtype)]
 
 
-def test_half_precision_original_counts_its_float64_twin() -> None:
-    """A bf16 original is also run as a float64 twin: the estimate holds four times its bytes more
-    (a 2-layer Mixtral-8x7B was OOM-killed while the estimate said it fitted)."""
+def test_half_precision_original_counts_its_float64_reference() -> None:
+    """A bf16 original is also run in float64, converted in place after its trials: the estimate
+    holds four times its bytes for that phase (a 2-layer Mixtral-8x7B was OOM-killed while the
+    estimate said it fitted)."""
     import torch
 
     from verifier.runtime.worker import estimate_memory
@@ -130,8 +131,41 @@ def test_half_precision_original_counts_its_float64_twin() -> None:
     assert full.reference(3) == 0
     assert half.params == (64 * 32 + 32) * 2
     assert half.reference(3) == 4 * (half.params + half.forward_peak + 3 * half.outputs)
-    assert half.need(3) == full.need(3) // 2 + half.reference(3)
+    judge = 4 * half.outputs + half.inputs
+    assert half.need(3) == max(2 * half.params + 2 * half.inputs + half.forward_peak,
+                               2 * half.inputs + half.reference(3)) + judge
+    assert half.need(3) > full.need(3) // 2  # the reference phase is the larger one
     assert half.to_json(3)["reference_bytes"] == half.reference(3)
+    assert half.to_json(3)["reference_dtype"] == "float64"
+
+
+def test_reference_falls_back_to_float32_when_float64_does_not_fit(monkeypatch) -> None:
+    """A 2-layer Mixtral-8x7B in bf16 (5.9 GiB) cannot hold a 23.6 GiB float64 reference on a
+    24 GiB machine, but a float32 one (11.8 GiB) fits: the check picks it instead of refusing."""
+    from verifier.runtime import memory
+
+    gib = 1 << 30
+    monkeypatch.setattr(memory, "available_host_bytes", lambda: 22 * gib)
+    bf16 = memory.MemoryEstimate(6 * gib, 1024, 0, 0, 4.0)
+    fits, _message, record = memory.check(bf16, 3, "cpu")
+    assert fits and record["reference_dtype"] == "float32"
+    assert record["reference_bytes"] == 12 * gib
+    small = memory.MemoryEstimate(1 * gib, 1024, 0, 0, 4.0)
+    assert memory.check(small, 3, "cpu")[2]["reference_dtype"] == "float64"
+    huge = memory.MemoryEstimate(16 * gib, 1024, 0, 0, 4.0)
+    fits, message, _record = memory.check(huge, 3, "cpu")
+    assert not fits and "float32 reference 32.0 GiB" in message
+
+
+def test_half_precision_step_runs_its_reference(verifier: StepVerifier, step_options) -> None:
+    """The reference run happens (in place, after the trials) and decides the bf16 leaves the
+    tolerance table alone would refuse; the result names the dtype it used."""
+    step = Path(__file__).parent / "corpus" / "honest" / "bf16_fused_vs_split_linear"
+    result = verifier.verify(step_options(step, trials=2))
+    assert result.passed, result.summary_line()
+    assert result.memory["reference_dtype_used"] == "float64"
+    trials = result.to_json()["numerical_comparison"]["trials"]
+    assert [t["decided_by"] for t in trials] == ["fp64_reference"] * 2
 
 
 def test_unmeasurable_forward_still_counts_the_weights() -> None:
@@ -153,7 +187,7 @@ def test_unmeasurable_forward_still_counts_the_weights() -> None:
 
     estimate = estimate_memory(Routed, [], lambda: [torch.randn(8, 64, dtype=torch.bfloat16)], 0)
     assert estimate.forward_unknown and estimate.outputs == 0
-    assert estimate.need(3) == 2 * estimate.params + 3 * estimate.inputs + 4 * estimate.params
+    assert estimate.need(3) == 3 * estimate.inputs + 4 * estimate.params
     huge = memory.MemoryEstimate(1 << 50, 0, 0, 0, 4.0, forward_unknown="x")
     fits, message, record = memory.check(huge, 3, "cpu")
     assert not fits and message.startswith("needs at least") and "comes on top" in message

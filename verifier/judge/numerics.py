@@ -166,8 +166,9 @@ def _rms(t: torch.Tensor) -> float:
 
 def fp64_reference(orig: torch.Tensor, ref: torch.Tensor, ref64: Any,
                    atol: float) -> dict[str, Any] | None:
-    """The fp16/bf16 rule: the candidate's error against the float64 reference is no worse
-    than FP64_REF_MULTIPLIER times the original's own (RMS and max), plus FP64_REF_SLACK x atol.
+    """The fp16/bf16 rule: the candidate's error against the reference run (float64, or float32
+    where float64 did not fit) is no worse than FP64_REF_MULTIPLIER times the original's own (RMS
+    and max), plus FP64_REF_SLACK x atol.
 
     None when the rule does not apply (not fp16/bf16, no reference, shapes differ).
     """
@@ -186,6 +187,7 @@ def fp64_reference(orig: torch.Tensor, ref: torch.Tensor, ref64: Any,
     passed = rms_ref <= FP64_REF_MULTIPLIER * rms_orig + slack and \
         max_ref <= FP64_REF_MULTIPLIER * max_orig + slack
     return {"rule": "fp64_reference", "pass": passed, "multiplier": FP64_REF_MULTIPLIER,
+            "reference_dtype": str(ref64.dtype).replace("torch.", ""),
             "rms_error_refactored": rms_ref, "rms_error_original": rms_orig,
             "max_error_refactored": max_ref, "max_error_original": max_orig}
 

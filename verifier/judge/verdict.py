@@ -329,7 +329,7 @@ class Judge:
                         continue
                 message = _diff_message(diff, index, seed, self.rtol, atol)
                 if check is not None:
-                    message += (f"; against the float64 reference its RMS error "
+                    message += (f"; against the {check['reference_dtype']} reference its RMS error "
                                 f"{check['rms_error_refactored']:.3g} (max "
                                 f"{check['max_error_refactored']:.3g}) exceeds "
                                 f"{check['multiplier']:g}x the original's own "

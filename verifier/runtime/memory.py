@@ -4,9 +4,10 @@ The original is built and run on the meta device (shapes only, no data), which g
 its parameters and buffers, its inputs, its outputs and the peak of live intermediates. The
 verification holds more than one forward does: the refactored model next to the original's
 state, pristine inputs next to the ones a forward may overwrite, every trial's original
-outputs in the judging process, and for a bf16/fp16 original its float64 twin (the reference run,
-four times a bf16 model's bytes) with that twin's forward and outputs. `MemoryEstimate.need()`
-adds those up.
+outputs in the judging process, and for a bf16/fp16 original its reference run: after its own
+trials the original is converted in place to float64 (four times a bf16 model's bytes), or to
+float32 (twice) when float64 does not fit, and run once per trial. `MemoryEstimate.need()` adds
+those up; `check()` picks the reference's dtype.
 """
 
 from __future__ import annotations
@@ -29,26 +30,36 @@ class MemoryEstimate:
     inputs: int
     outputs: int
     forward_peak: int
-    # How many times its own bytes the float64 reference twin takes (0: no reference run).
+    # How many times its own bytes the reference run's weights take (4.0: float64 of a bf16/fp16
+    # original, 2.0: float32; 0: no reference run).
     reference_scale: float = 0.0
     # Why the forward could not run on meta (outputs and peak then count as 0: a lower bound).
     forward_unknown: str | None = None
 
     def need(self, trials: int) -> int:
-        """Peak bytes of a verification: worker plus the judging process."""
+        """Peak bytes of a verification: the worker's larger phase plus the judging process.
+
+        The worker first holds the weights twice (the model and the state it saves), then runs
+        the trials; the reference run comes after them, on the same weights converted in place,
+        so it replaces the original's bytes instead of adding to them."""
         worker = 2 * self.params + 2 * self.inputs + self.forward_peak
         judge = (trials + 1) * self.outputs + self.inputs
-        return worker + judge + self.reference(trials)
+        return max(worker, 2 * self.inputs + self.reference(trials)) + judge
 
     def reference(self, trials: int) -> int:
-        """Bytes of the float64 twin: its weights, its forward, and its outputs per trial."""
+        """Bytes of the reference run: its weights, its forward, and its outputs per trial."""
         scale = self.reference_scale
         return int(scale * (self.params + self.forward_peak + trials * self.outputs))
+
+    def reference_dtype(self) -> str | None:
+        """`float64`, `float32`, or None when there is no reference run."""
+        return {4.0: "float64", 2.0: "float32"}.get(self.reference_scale)
 
     def to_json(self, trials: int) -> dict[str, Any]:
         return {"params_bytes": self.params, "inputs_bytes": self.inputs,
                 "outputs_bytes": self.outputs, "forward_peak_bytes": self.forward_peak,
                 "reference_bytes": self.reference(trials),
+                "reference_dtype": self.reference_dtype(),
                 "estimated_need_bytes": self.need(trials),
                 **({"forward_unknown": self.forward_unknown} if self.forward_unknown else {})}
 
@@ -99,9 +110,17 @@ def available_device_bytes(device: str) -> int | None:
 
 
 def check(estimate: MemoryEstimate, trials: int, device: str) -> tuple[bool, str, dict[str, Any]]:
-    """(fits, message, JSON record) for an estimate against this machine."""
-    need = estimate.need(trials)
+    """(fits, message, JSON record) for an estimate against this machine.
+
+    A float64 reference run that does not fit falls back to a float32 one (still exact to well
+    below a bf16/fp16 original's own rounding, which is what the reference rule measures); the
+    record's `reference_dtype` says which the worker runs. `estimate` is updated to it."""
     host = available_host_bytes()
+    if estimate.reference_scale == 4.0 and host is not None and \
+            estimate.need(trials) > HEADROOM * host:
+        # Refused either way, the message then names the smaller, float32, figure.
+        estimate.reference_scale = 2.0
+    need = estimate.need(trials)
     record = estimate.to_json(trials)
     record["available_host_bytes"] = host
     record["cpu_count"] = os.cpu_count()
@@ -118,7 +137,7 @@ def check(estimate: MemoryEstimate, trials: int, device: str) -> tuple[bool, str
         record["estimated_need_bytes"] = need
     if host is not None and need > HEADROOM * host:
         reference = estimate.reference(trials)
-        also = f", float64 reference {human(reference)}" if reference else ""
+        also = f", {estimate.reference_dtype()} reference {human(reference)}" if reference else ""
         if estimate.forward_unknown:
             also += "; its forward's own memory, not measurable on meta, comes on top"
         return False, (f"needs {'at least' if estimate.forward_unknown else 'about'} {human(need)} of RAM (parameters {human(estimate.params)}, "

@@ -17,7 +17,6 @@ Two roles:
 
 from __future__ import annotations
 
-import copy
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -241,12 +240,36 @@ def _needs_fp64_reference(model: torch.nn.Module, inputs: list[Any]) -> bool:
     return any(t.dtype in FP64_REF_DTYPES for t in tensors)
 
 
-def _to_fp64(value: Any) -> Any:
+def _to_dtype(value: Any, dtype: torch.dtype) -> Any:
     if isinstance(value, torch.Tensor):
-        return value.double() if value.is_floating_point() else value
+        return value.to(dtype) if value.is_floating_point() else value
     if isinstance(value, (list, tuple)):
-        return type(value)(_to_fp64(v) for v in value)
+        return type(value)(_to_dtype(v, dtype) for v in value)
     return value
+
+
+def _run_reference(model: torch.nn.Module, hooks: list[Any], dtype: torch.dtype,
+                   seeds: list[int], device: str, out_dir: Path) -> str | None:
+    """The reference run of a half-precision original, once its own trials are recorded: the
+    same model converted in place to `dtype` (no twin beside it: a 2-layer Mixtral's float64 copy
+    alone would not fit), on each trial's pristine inputs (saved beside it) under its seed.
+    Returns the dtype's name, or None when the model cannot run in it (then the tolerance table
+    alone decides)."""
+    for handle in hooks:
+        handle.remove()  # the recording is over; the reference run is not judged as a call
+    try:
+        model.to(dtype)
+        for index, seed in enumerate(seeds):
+            pristine = torch.load(out_dir / f"inputs_{index}.pt", weights_only=True)
+            with torch.no_grad():
+                _seed_everything(seed)
+                reference = to_cpu(model(*_to_dtype(to_device(pristine, device), dtype)))
+            torch.save(reference, out_dir / f"orig_ref64_{index}.pt")
+    except BaseException:  # noqa: BLE001 - a model fixed to its dtype: no reference
+        for index in range(len(seeds)):
+            (out_dir / f"orig_ref64_{index}.pt").unlink(missing_ok=True)
+        return None
+    return str(dtype).replace("torch.", "")
 
 
 def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[str, Any]:
@@ -292,18 +315,22 @@ def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[st
     except (UnsupportedOutput, Exception):  # noqa: BLE001 - the refactored usually has its own
         pass
     model = model.to(device).eval()
-    # A float64 twin for the fp64 reference, copied before the hooks go on (fp16/bf16 only).
-    model64: torch.nn.Module | None = None
+    # fp16/bf16 originals get a reference run after their trials, in the dtype the memory check
+    # chose (float64 unless only float32 fits).
+    reference_dtype: torch.dtype | None = None
     try:
         if _needs_fp64_reference(model, trial_inputs(get_inputs, job["seeds"][0], DEFAULT_DISTRIBUTION)):
-            model64 = copy.deepcopy(model).double()
+            chosen = (result["memory"] or {}).get("reference_dtype") or "float64"
+            reference_dtype = getattr(torch, chosen)
     except BaseException:  # noqa: BLE001 - no reference: the tolerance table alone decides
-        model64 = None
+        reference_dtype = None
     metas, tensors = collect_tensors(model)
     scope = Scope()
     scope.param_keys = set(_param_keys(metas, tensors, ("param",)))
     scope.weight_keys = set(_param_keys(metas, tensors, ("param", "buffer")))
-    attach_hooks(model, scope, lambda name, mod, inside: frame_for(name, mod, True) if name else None)
+    hooks = attach_hooks(model, scope,
+                         lambda name, mod, inside: frame_for(name, mod, True) if name else None)
+    trial_seeds: list[int] = []
     recorder = OriginalRecorder(scope, _param_keys(metas, tensors, ("param", "buffer")))
     counter = OpCounter(scope)
     trials = []
@@ -351,14 +378,7 @@ def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[st
             default_nonfinite = _nonfinite(output)
         torch.save(pristine, out_dir / f"inputs_{index}.pt")
         torch.save(output, out_dir / f"orig_out_{index}.pt")
-        if model64 is not None:
-            try:
-                with torch.no_grad():
-                    _seed_everything(seed)
-                    ref64 = to_cpu(model64(*_to_fp64(to_device(pristine, device))))
-                torch.save(ref64, out_dir / f"orig_ref64_{index}.pt")
-            except BaseException:  # noqa: BLE001 - a model fixed to its dtype: no reference
-                model64 = None
+        trial_seeds.append(seed)
         after = to_cpu(run_inputs)
         mutated = [not same_values(a, b) for a, b in zip(pristine, after)]
         if any(mutated):
@@ -370,6 +390,10 @@ def run_original(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[st
     if fingerprints is not None:
         torch.save(fingerprints, out_dir / "orig_fp.pt")
     first = scope.calls[0] if scope.calls else None
+    if reference_dtype is not None:
+        del tensors  # its references would keep the half-precision storage alive
+        result["reference_dtype"] = _run_reference(model, hooks, reference_dtype, trial_seeds,
+                                                   device, out_dir)
     result.update({
         "metas": [m.to_json() for m in metas],
         "used": sorted(recorder.used),
