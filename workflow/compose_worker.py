@@ -127,7 +127,9 @@ def run_original(job: dict[str, Any], job_dir: Path) -> dict[str, Any]:
     model = module.Model(*module.get_init_inputs()).eval()
     inputs = _seeded_inputs(module)
     metas, tensors = collect_tensors(model)
-    torch.save({k: v.detach().clone() for k, v in tensors.items()}, job_dir / "weights.pt")
+    # Saved as they are, not cloned: a clone would hold the weights twice (a 2-layer gpt-oss-120b
+    # is 14 GiB of them); torch.save writes a storage shared by several names once.
+    torch.save({k: v.detach() for k, v in tensors.items()}, job_dir / "weights.pt")
     (job_dir / "weights.json").write_text(json.dumps([m.to_json() for m in metas]))
     torch.save([x.clone() if isinstance(x, torch.Tensor) else x for x in inputs], job_dir / "inputs.pt")
     with torch.no_grad():
@@ -140,7 +142,9 @@ def run_composed(job: dict[str, Any], job_dir: Path) -> dict[str, Any]:
     out_dir = Path(job["out_dir"])
     tree = json.loads(Path(job["tree"]).read_text())
     weights = ([TensorMeta.from_json(m) for m in json.loads((job_dir / "weights.json").read_text())],
-               torch.load(job_dir / "weights.pt", weights_only=True))
+               # Memory-mapped: the composed model gets its own copies, and the mapped pages
+               # are the page cache's to drop, so the weights are not held twice in RAM.
+               torch.load(job_dir / "weights.pt", weights_only=True, mmap=True))
     inputs = torch.load(job_dir / "inputs.pt", weights_only=True)
     if job.get("isolation") == isolation.NAMESPACE:
         # Everything this process needs of its own is read or imported by now; the component

@@ -54,6 +54,13 @@ def _run_role(role: str, job_dir: Path, job: dict[str, Any], timeout: float) -> 
         result = None
     if proc.returncode != 0 or not isinstance(result, dict):
         tail = (proc.stderr or "").strip().splitlines()
+        if proc.returncode == -9:
+            from verifier.runtime.memory import available_host_bytes, human
+
+            host = available_host_bytes()
+            return (f"the {role} model's process was killed (exit -9), probably out of memory"
+                    + (f" ({human(host)} available now)" if host else "")
+                    + "; run the composition on a larger machine")
         return f"the {role} model's process died (exit {proc.returncode}) {tail[-1] if tail else ''}".strip()
     if result.get("error"):
         return f"the {role} model raised {result['error']}"
@@ -103,7 +110,8 @@ def check_composition(out_dir: Path, timeout: float = COMPOSITION_TIMEOUT_S) -> 
         except Exception as err:  # noqa: BLE001 - a file the worker wrote, of any shape
             return False, f"the original's outputs cannot be read: {type(err).__name__}"
         for name in ("weights.pt", "weights.json", "inputs.pt"):
-            shutil.copyfile(orig_dir / name, comp_dir / name)
+            # moved, not copied: the weights of a large model are gigabytes
+            (orig_dir / name).replace(comp_dir / name)
         shutil.rmtree(orig_dir)
         why = _run_role("composed", comp_dir, {"out_dir": str(out_dir), "tree": str(out_dir / TREE_JSON),
                                                "root": root, "isolation": isolation.mode(),
