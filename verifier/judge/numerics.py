@@ -246,7 +246,7 @@ def first_divergence(orig_fps: list[dict[str, Any]], child_fps: list[dict[str, A
             if not any(torch.allclose(fp["samples"], c, rtol=r_tol, atol=a_tol, equal_nan=True)
                        for c in candidates):
                 return {"child": call["child"], "file": call["file"], "call": index,
-                        "output": out_index, "shape": fp["shape"],
+                        "output": out_index, "shape": fp["shape"], "last_matching": last_good,
                         "message": (f"child `{call['child']}` ({call['file']}, call {index}) is the "
                                     "first whose output matches no intermediate value of the "
                                     "original" + (f"; the last matching child is `{last_good}`"
