@@ -229,6 +229,11 @@ def input_changes(pristine: list[Any], ref_after: list[Any], orig_after: list[An
     return found
 
 
+def leaves_tensors(value: Any) -> list[torch.Tensor]:
+    """The tensor leaves of an input or output tree."""
+    return [t for _p, t in leaves(value) if isinstance(t, torch.Tensor)]
+
+
 def first_divergence(orig_fps: list[dict[str, Any]], child_fps: list[dict[str, Any]],
                      rtol: float, atol: float) -> dict[str, Any] | None:
     """The first child call whose output matches no intermediate value of the original."""
