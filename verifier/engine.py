@@ -41,6 +41,10 @@ from verifier.judge.verdict import Judge, current_phase, last_phase, log_tail, S
 # Seconds between progress reports while a worker runs.
 HEARTBEAT_S = 10.0
 
+# The locate run (a failing step's trial 0 again, under a line tracer) stops after this long:
+# it only names a line in a message.
+LOCATE_TIMEOUT_S = 120.0
+
 # Original runs kept for reuse across steps (outputs in memory, inputs and state on disk), in
 # bytes; least recently used runs go first. Steps rarely share an original, so this is small.
 ORIGINAL_CACHE_BYTES = 1 << 30
@@ -304,10 +308,34 @@ class StepVerifier:
         outcome, data = self._run(opts, job_dir, collect=_REFACTORED_OUTPUTS, worker="refactored")
         result.timing["refactored_s"] = outcome.seconds
         t_judge = time.monotonic()
+
+        def locate(call: int | None) -> Any:
+            return self._locate(opts, spec, call)
+
         try:
-            Judge(opts, step, original, result, job_dir, rtol, atol, input_dtypes).run(outcome, data)
+            Judge(opts, step, original, result, job_dir, rtol, atol, input_dtypes,
+                  locate=locate).run(outcome, data)
         finally:
             result.timing["compare_s"] = time.monotonic() - t_judge
+            shutil.rmtree(job_dir, ignore_errors=True)
+
+
+    def _locate(self, opts: StepOptions, spec: dict[str, Any], call: int | None) -> Any:
+        """Trial 0 of a step that failed on numerics, again, under a line tracer in the same
+        sandbox (same view, same blocker): what each statement computed (`locate.pt`), or None.
+        Bounded by LOCATE_TIMEOUT_S; its outcome only words a message."""
+        job_dir = self._new_job("locate", {**spec, "locate_call": call})
+        try:
+            outcome = self._launcher(opts.start_method).run(job_dir, min(opts.timeout,
+                                                                         LOCATE_TIMEOUT_S))
+            _collect(job_dir / "out", job_dir, ("locate.pt",))
+            trace_file = job_dir / "locate.pt"
+            if outcome.timed_out or not trace_file.is_file():
+                return None
+            return torch.load(trace_file, weights_only=True)
+        except Exception:  # noqa: BLE001 - diagnostic only
+            return None
+        finally:
             shutil.rmtree(job_dir, ignore_errors=True)
 
 

@@ -231,6 +231,11 @@ def input_changes(pristine: list[Any], ref_after: list[Any], orig_after: list[An
     return found
 
 
+def leaves_tensors(value: Any) -> list[torch.Tensor]:
+    """The tensor leaves of an input or output tree."""
+    return [t for _p, t in leaves(value) if isinstance(t, torch.Tensor)]
+
+
 def first_divergence(orig_fps: list[dict[str, Any]], child_fps: list[dict[str, Any]],
                      rtol: float, atol: float) -> dict[str, Any] | None:
     """The first child call whose output matches no intermediate value of the original."""
@@ -248,7 +253,7 @@ def first_divergence(orig_fps: list[dict[str, Any]], child_fps: list[dict[str, A
             if not any(torch.allclose(fp["samples"], c, rtol=r_tol, atol=a_tol, equal_nan=True)
                        for c in candidates):
                 return {"child": call["child"], "file": call["file"], "call": index,
-                        "output": out_index, "shape": fp["shape"],
+                        "output": out_index, "shape": fp["shape"], "last_matching": last_good,
                         "message": (f"child `{call['child']}` ({call['file']}, call {index}) is the "
                                     "first whose output matches no intermediate value of the "
                                     "original" + (f"; the last matching child is `{last_good}`"

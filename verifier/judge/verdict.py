@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from hdecomp_ir.spec import FUSION_MAX_OPS, FUSION_MIN_OPS, WEIGHT_MAP_JSON
 from hdecomp_ir.policy import (WEIGHT_SUFFIX, loop_run, missing_op_families, op_family,
                                repeats_in)
+from verifier.judge import locate as locate_mod
 from verifier.judge import numerics
 from verifier.options import OriginalRun, ResolvedStep, StepOptions, relative_name
 from verifier.report import StepResult, Violation
+from verifier.runtime.instrument import fingerprint
 from verifier.runtime.sandbox import JobOutcome
 from verifier.weights import TensorMeta, plan_transfer
 
@@ -71,10 +73,14 @@ class Judge:
     """Turns worker B's files into the verdict."""
 
     def __init__(self, opts: StepOptions, step: ResolvedStep, original: OriginalRun, result: StepResult,
-                 job_dir: Path, rtol: float, atol: float, input_dtypes: list[torch.dtype]) -> None:
+                 job_dir: Path, rtol: float, atol: float, input_dtypes: list[torch.dtype],
+                 locate: Callable[[int | None], Any] | None = None) -> None:
         self.opts, self.step, self.original, self.result = opts, step, original, result
         self.job_dir, self.rtol, self.atol = job_dir, rtol, atol
         self.input_dtypes = input_dtypes
+        # Runs the `locate` job (trial 0 under a line tracer) for the diverging child call;
+        # called only once a step has failed on numerics.
+        self.locate = locate
         self.runtime: list[Violation] = []
 
     def fail(self, violation: Violation) -> None:
@@ -381,13 +387,35 @@ class Judge:
                 divergence = numerics.first_divergence(original.fingerprints, child_fps,
                                                        self.rtol, self.atol)
                 if divergence:
+                    divergence = self._place(divergence, child_fps)
                     num["divergence"] = divergence
-                    failures = [Violation(f.rule, f"{f.message}; {divergence['message']}", f.file,
-                                          f.line, f.stage) if f.rule == "numerics" and i == 0 else f
+                    where = (divergence.get("file"), divergence.get("line"))
+                    failures = [Violation(f.rule, f"{f.message}; {divergence['message']}",
+                                          where[0] if where[1] else f.file,
+                                          where[1] or f.line, f.stage)
+                                if f.rule == "numerics" and i == 0 else f
                                 for i, f in enumerate(failures)]
         num["status"] = "FAIL" if failures else "PASS"
         for failure in failures:
             self.fail(failure)
+
+    def _place(self, divergence: dict[str, Any], child_fps: list[dict[str, Any]]) -> dict[str, Any]:
+        """file:line for the divergence (see verifier.judge.locate). Diagnostic only: anything
+        that goes wrong here leaves the message as first_divergence wrote it."""
+        try:
+            source = locate_mod.StepSource(self.step.step_dir, [
+                c["file"] for c in self.result.anticheat.get("children", []) if c.get("file")])
+            trace = None
+            if self.locate is not None:
+                trace = locate_mod.clean_trace(self.locate(divergence.get("call")), source)
+            inputs = torch.load(self.original.data_dir / "inputs_0.pt", weights_only=True)
+            input_fps = [fp for fp in map(fingerprint, numerics.leaves_tensors(inputs))
+                         if fp is not None]
+            ref = locate_mod.Reference.build(self.original.fingerprints, input_fps,
+                                             self.rtol, self.atol)
+            return locate_mod.place_divergence(divergence, child_fps, trace, ref, source)
+        except Exception:  # noqa: BLE001 - a message detail must never cost the verdict
+            return divergence
 
     def _op_coverage(self, data: dict[str, Any]) -> list[Violation]:
         """Every compute op of the original must appear among the children's (policy table)."""

@@ -12,7 +12,11 @@ Two roles:
   reads, its random ops, its logical op count and (trial 0) fingerprints of intermediates.
 - `refactored`: block imports of the verifier and the original, load refactored.py, build
   RefactoredModel, plan and apply the weight transfer, then run each trial under the guards and
-  save outputs, the inputs as the forward left them, child op counts and child fingerprints.
+  save outputs, the inputs as the forward left them, child op counts and child fingerprints
+  (with the refactored.py line of each child call).
+- `locate`: only for a step that failed on numerics; set up exactly as `refactored` (same view,
+  same blocker, same transfer), then run trial 0 once more under a line tracer
+  (`linetrace.LineTracer`) and save what each statement computed.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from verifier.runtime.instrument import (CHILD, Frame, MemoryTracker, OpCounter,
                                                 OriginalRecorder, RefactoredGuard, Scope,
                                                 attach_hooks, fingerprint, frame_for, leaves_of,
                                                 module_file, storage_key)
+from verifier.runtime.linetrace import LineTracer, caller_line
 from verifier.judge.numerics import same_values
 from verifier.weights import TensorMeta, collect_tensors, plan_transfer, reinitialize
 
@@ -524,6 +529,7 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
     metas, tensors = collect_tensors(model)
 
     children = {str((step_dir / rel).resolve()): info for rel, info in job["children"].items()}
+    refactored_path = str(refactored.resolve())
 
     def classify(name: str, mod: torch.nn.Module, inside: bool) -> Frame | None:
         if not inside:
@@ -547,7 +553,14 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
         "where the verifier cannot see what is computed"), on_child_escape=lambda name: guard.report(
         "escape_to_python", name, f"`.{name}()` inside a child takes activation values out of "
         "torch, where no op is counted: compute on tensors (a kernel is one op of torch)"))
+    if job["role"] == "locate":
+        step_files = {path: info["file"] for path, info in children.items()}
+        step_files[refactored_path] = "refactored.py"
+        result.update(_locate(job, model, scope, step_files, refactored_path, all_inputs[0],
+                              out_dir, events))
+        return result
     child_fps: list[dict[str, Any]] = []
+    is_refactored: dict[str, bool] = {}
     trials = []
     for index, seed in enumerate(job["seeds"]):
         # A copy: the mapped file must not be written through, and untrusted code gets its own.
@@ -555,7 +568,9 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
                                 for v in all_inputs[index]], device)
         if index == 0 and job.get("fingerprints", True):
             def on_exit(frame: Frame, output: Any) -> None:
+                # The call site: the refactored.py statement this child's hook returns to.
                 child_fps.append({"child": frame.name, "file": frame.file,
+                                  "line": caller_line(refactored_path, is_refactored),
                                   "outputs": [fp for fp in map(fingerprint, leaves_of(output))
                                               if fp is not None]})
             scope.on_child_exit = on_exit
@@ -588,6 +603,28 @@ def run_refactored(job: dict[str, Any], job_dir: Path, events: _Events) -> dict[
         "blocked_imports": blocker.blocked,
     })
     return result
+
+
+def _locate(job: dict[str, Any], model: torch.nn.Module, scope: Scope, step_files: dict[str, str],
+            refactored_path: str, inputs: list[Any], out_dir: Path,
+            events: _Events) -> dict[str, Any]:
+    """Trial 0 again under the line tracer, without the guards (they judged this step already):
+    saves `locate.pt`, what each statement of the step's files computed."""
+    run_inputs = to_device([v.clone() if isinstance(v, torch.Tensor) else v for v in inputs],
+                           job["device"])
+    target = job.get("locate_call")
+    tracer = LineTracer(scope, step_files, refactored_path,
+                        target if isinstance(target, int) else None)
+    events("forward", trial=0)
+    _seed_everything(job["seeds"][0])
+    try:
+        with torch.no_grad(), tracer:
+            model(*run_inputs)
+    except BaseException as err:  # noqa: BLE001 - what was recorded up to the error still helps
+        torch.save(tracer.to_json(), out_dir / "locate.pt")
+        return {"error": _describe(err, job, "forward"), "trial": 0}
+    torch.save(tracer.to_json(), out_dir / "locate.pt")
+    return {"located": True}
 
 
 def _probe_random_buffers(model_cls: Any, init: list[Any], metas: list[TensorMeta],
