@@ -283,6 +283,23 @@ def coverage_cmd(model_file: Path, decomp_dir: Path | None, children: tuple[str,
     sys.exit(0 if ok else 1)
 
 
+# -- the agent's edit commands (workflow/edit/) ---------------------------------------------------
+
+@main.command("sync")
+@click.argument("decomp_dir", type=click.Path(path_type=Path))
+@_report_errors
+def sync_cmd(decomp_dir: Path) -> None:
+    """After hand edits: rebuild decomposition_tree.json from the files, refresh headers and the
+    steps' original.py and children/ copies; one line per change (steps made stale included)."""
+    from workflow.edit.sync import sync_dir
+
+    changes = sync_dir(decomp_dir)
+    for line in changes:
+        click.echo(line)
+    click.echo(f"sync: {len(changes)} change(s) in {decomp_dir}" if changes
+               else f"sync: nothing to change in {decomp_dir}")
+
+
 # -- the agent workflow (hdecomp_ir/prompt.py, prompts/) -----------------------------------------
 
 @main.command("prompt")

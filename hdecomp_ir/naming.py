@@ -17,7 +17,7 @@ from torch import fx, nn
 
 from hdecomp_ir.ir import IR, Component, TensorType, snake_case, value_type
 from hdecomp_ir.policy import RECURRENT_NAMES, Pattern
-from hdecomp_ir.spec import dtype_code
+from hdecomp_ir.spec import HDECOMP_PACKAGES, dtype_code
 
 
 def identifier(text: str) -> str:
@@ -28,6 +28,34 @@ def identifier(text: str) -> str:
     if keyword.iskeyword(s):
         s += "_"
     return s
+
+
+# Module names a component file must not take: `sys.path` puts children/ first, so a child
+# called `torch.py` or `math.py` would shadow the library every file imports.
+_SHADOWED = frozenset({"torch", "einops", "numpy", "typing_extensions", "children", "original",
+                       "refactored", "model", "root"})
+COMPONENT_NAME_MAX = 120
+
+
+def component_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a component's name (its file stem, step folder and tree name), or
+    None when it can: lower snake case (`[a-z][a-z0-9_]*`, as `identifier` and the generator's
+    `{op}_{shape}_{dtype}` stems are), not a Python keyword, not a module name it would shadow."""
+    import sys
+
+    if not name:
+        return "the name is empty"
+    if len(name) > COMPONENT_NAME_MAX:
+        return f"the name is {len(name)} characters long (at most {COMPONENT_NAME_MAX})"
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        return "a component name is lower snake case: a letter a-z first, then a-z, 0-9 or _"
+    if name.endswith("_") or "__" in name:
+        return "a component name has no trailing or doubled underscore"
+    if keyword.iskeyword(name) or identifier(name) != name:
+        return "the name is a Python keyword"
+    if name in _SHADOWED or name in HDECOMP_PACKAGES or name in sys.stdlib_module_names:
+        return f"`{name}` is a module name: a child file called {name}.py would shadow it"
+    return None
 
 
 def unique(base: str, used: set[str]) -> str:

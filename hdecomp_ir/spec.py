@@ -171,6 +171,7 @@ STEPS_DIR = "steps"
 VERIFICATION_DIR = "verification"
 TREE_JSON = "decomposition_tree.json"
 ANALYSIS_MD = "decomposition_analysis.md"
+DECOMPOSITION_LOG_JSON = "decomposition_log.json"  # decisions and edits, one entry each
 ORIGINAL_FILE = "original.py"
 REFACTORED_FILE = "refactored.py"
 CHILDREN_DIR = "children"
