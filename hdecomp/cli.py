@@ -285,6 +285,21 @@ def coverage_cmd(model_file: Path, decomp_dir: Path | None, children: tuple[str,
 
 # -- the agent's edit commands (workflow/edit/) ---------------------------------------------------
 
+@main.command("rename")
+@click.argument("decomp_dir", type=click.Path(path_type=Path))
+@click.argument("old")
+@click.argument("new")
+@_report_errors
+def rename_cmd(decomp_dir: Path, old: str, new: str) -> None:
+    """Rename component OLD to NEW everywhere: files, step folder, children/ copies, imports,
+    headers, the tree; steps whose files change become stale (re-run by `hdecomp verify`)."""
+    from workflow.edit.rename import rename_component
+
+    for line in rename_component(decomp_dir, old, new):
+        click.echo(line)
+    click.echo(f"renamed {old} -> {new} in {decomp_dir}")
+
+
 @main.command("sync")
 @click.argument("decomp_dir", type=click.Path(path_type=Path))
 @_report_errors

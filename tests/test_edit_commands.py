@@ -1,6 +1,6 @@
 """The agent's edit commands (issue 16), run for real on one lowered tree.
 
-Done so far: `hdecomp sync` and the naming rule; `rename` and `merge` are not built yet.
+Done so far: `hdecomp sync`, `hdecomp rename` and the naming rule; `merge` is not built yet.
 One lowering (tiny_conv_block, verified) is shared by the module; each test edits a copy.
 """
 
@@ -96,3 +96,37 @@ def test_relative_and_absolute_dir_from_two_cwds(tree_copy: Path, tmp_path: Path
         proc = hdecomp("sync", arg, cwd=cwd)
         assert proc.returncode == 0, (cwd, arg, proc.stderr)
     assert sorted(p.name for p in tree_copy.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_rename_then_verify_passes(tree_copy: Path) -> None:
+    old = "conv2d_batch_norm_relu_3x8_3x3_fp32"
+    proc = hdecomp("rename", str(tree_copy), old, "stem_block")
+    assert proc.returncode == 0, proc.stderr
+    assert (tree_copy / "level_1_fusion" / "stem_block.py").is_file()
+    assert not (tree_copy / "level_1_fusion" / f"{old}.py").exists()
+    assert (tree_copy / "steps" / "step_2_stem_block_to_kernels").is_dir()
+    leftovers = [str(p) for p in tree_copy.rglob("*") if p.is_file() and p.suffix in (".py", ".json")
+                 and p.name != "decomposition_log.json" and "verification_result" not in p.name
+                 and "summary" not in p.name and old in p.read_text()]
+    assert leftovers == []
+    assert "stale: steps/step_2_stem_block_to_kernels" in proc.stdout
+    verify = hdecomp("verify", str(tree_copy), "--quiet", "--no-coverage")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "3 stale" in verify.stdout  # re-verified, never a reused PASS
+    log = json.loads((tree_copy / "decomposition_log.json").read_text())
+    assert log["entries"][-1]["command"] == "rename"
+
+
+@pytest.mark.parametrize("args, words", [
+    (("relu_fp3", "act"), "no component named 'relu_fp3'"),
+    (("relu_fp32", "Act"), "invalid component name"),
+    (("relu_fp32", "torch"), "invalid component name"),
+    (("relu_fp32", "batch_norm_8_fp32"), "already exists"),
+])
+def test_rename_bad_input_changes_nothing(tree_copy: Path, args: tuple[str, str], words: str) -> None:
+    before = {p: p.read_bytes() for p in tree_copy.rglob("*") if p.is_file()}
+    proc = hdecomp("rename", str(tree_copy), *args)
+    assert proc.returncode == 2 and words in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert {p: p.read_bytes() for p in tree_copy.rglob("*") if p.is_file()} == before
+    assert [p.name for p in tree_copy.parent.iterdir() if p.name.startswith(".")] == []
