@@ -120,18 +120,19 @@ class _Names(cst.CSTVisitor):
         self.bound.add(node.name.value)
 
 
-def _target_names(target: cst.BaseExpression) -> list[str]:
+def target_names(target: cst.BaseExpression) -> list[str]:
+    """The names an assignment target binds (`a`, `a, (b, c)`); attributes and subscripts bind none."""
     if isinstance(target, cst.Name):
         return [target.value]
     if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in _target_names(e.value)]
+        return [n for e in target.elements for n in target_names(e.value)]
     return []
 
 
 def _stores(stmt: cst.BaseSmallStatement) -> list[str] | None:
     """Names a dead-able statement binds (plain assignments and imports), else None."""
     if isinstance(stmt, cst.Assign):
-        names = [n for t in stmt.targets for n in _target_names(t.target)]
+        names = [n for t in stmt.targets for n in target_names(t.target)]
         ok = all(isinstance(t.target, (cst.Name, cst.Tuple, cst.List)) for t in stmt.targets)
         return names if ok and names else None
     if isinstance(stmt, (cst.Import, cst.ImportFrom)) and not isinstance(stmt.names, cst.ImportStar):
@@ -200,13 +201,13 @@ def _assigned(module: cst.Module) -> set[str]:
             self.names: set[str] = set()
 
         def visit_AssignTarget(self, node: cst.AssignTarget) -> None:  # noqa: N802
-            self.names.update(_target_names(node.target))
+            self.names.update(target_names(node.target))
 
         def visit_For(self, node: cst.For) -> None:  # noqa: N802
-            self.names.update(_target_names(node.target))
+            self.names.update(target_names(node.target))
 
         def visit_CompFor(self, node: cst.CompFor) -> None:  # noqa: N802
-            self.names.update(_target_names(node.target))
+            self.names.update(target_names(node.target))
 
     bind = Bind()
     module.visit(bind)

@@ -17,6 +17,7 @@ from typing import Any
 
 import libcst as cst
 
+from codegen.loop_source import target_names
 from hdecomp_ir.errors import UserInputError
 from hdecomp_ir.spec import BUFFERS_SUFFIX, Level
 
@@ -201,18 +202,10 @@ def assigned_names(stmt: cst.CSTNode) -> list[str]:
         for small in stmt.body:
             if isinstance(small, cst.Assign):
                 for target in small.targets:
-                    out += _target_names(target.target)
+                    out += target_names(target.target)
             elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                out += _target_names(small.target)
+                out += target_names(small.target)
     return out
-
-
-def _target_names(node: cst.BaseExpression) -> list[str]:
-    if isinstance(node, cst.Name):
-        return [node.value]
-    if isinstance(node, (cst.Tuple, cst.List)):
-        return [n for e in node.elements for n in _target_names(e.value)]
-    return []
 
 
 class _Loads(cst.CSTVisitor):
