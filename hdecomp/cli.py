@@ -300,6 +300,24 @@ def rename_cmd(decomp_dir: Path, old: str, new: str) -> None:
     click.echo(f"renamed {old} -> {new} in {decomp_dir}")
 
 
+@main.command("merge")
+@click.argument("decomp_dir", type=click.Path(path_type=Path))
+@click.argument("children", nargs=-1, required=True)
+@click.option("--as", "name", required=True,
+              help="The new fusion's component name (lower snake case, e.g. attention_core_fp32).")
+@_report_errors
+def merge_cmd(decomp_dir: Path, children: tuple[str, ...], name: str) -> None:
+    """Group CHILDREN (kernels of one step: tree node ids such as root.bmm, or component names
+    with one instance) into a new fusion NAME: writes level_1_fusion/NAME.py, its own step
+    folder and the rewritten parent step for you to review; `hdecomp verify` judges them."""
+    from workflow.edit.merge import merge_children
+
+    for line in merge_children(decomp_dir, list(children), name):
+        click.echo(line)
+    click.echo(f"merged {len(children)} children into {name} in {decomp_dir} "
+               f"(emitted, not verified: run `hdecomp verify {decomp_dir}`)")
+
+
 @main.command("sync")
 @click.argument("decomp_dir", type=click.Path(path_type=Path))
 @_report_errors

@@ -109,6 +109,16 @@ def component_files(out_dir: Path) -> dict[str, str]:
     return out
 
 
+def attr_base(name: str) -> str:
+    """The attribute a parent holds a component under, from its name: the name without its
+    shape, dtype and variant tokens (`linear_relu_16x32_fp32` -> `linear_relu`)."""
+    tokens = name.split("_")
+    while len(tokens) > 1 and re.fullmatch(r"\d+(x\d+)*|(fp|bf|int|uint|c)\d+|bool|v[0-9a-f]{6}",
+                                           tokens[-1]):
+        tokens.pop()
+    return "_".join(tokens)
+
+
 def sidecar(path: Path) -> Path:
     """A component file's buffer sidecar (`x.py` -> `x.buffers.pt`)."""
     return path.with_name(path.stem + BUFFERS_SUFFIX)

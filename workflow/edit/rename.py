@@ -9,8 +9,10 @@ the steps whose verification is now stale.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 
@@ -18,8 +20,8 @@ from codegen.files import class_alias
 from hdecomp_ir.errors import UserInputError
 from hdecomp_ir.naming import component_name_problem
 from hdecomp_ir.spec import (ANALYSIS_MD, CHILDREN_DIR, COMPOSITION_TEST, REFACTORED_FILE,
-                             STEPS_DIR, VERIFICATION_DIR)
-from workflow.edit.files import component_files, sidecar
+                             STEPS_DIR, VERIFICATION_DIR, WEIGHT_MAP_JSON)
+from workflow.edit.files import attr_base, component_files, parse_refactored, sidecar
 from workflow.edit.log import append_entry
 from workflow.edit.session import EditSession
 from workflow.edit.sync import finish, step_hashes
@@ -33,12 +35,20 @@ def _replace_name(text: str, old: str, new: str) -> str:
 
 
 class _Renamer(cst.CSTTransformer):
-    """`from OLD import Model as OldAlias` -> `from NEW import Model as NewAlias`, and every use
-    of the alias."""
+    """`from OLD import Model as OldAlias` -> `from NEW import Model as NewAlias`, every use of
+    the alias, and the instance attributes named after the component (`self.<attrs key>`)."""
 
-    def __init__(self, old: str, new: str) -> None:
+    def __init__(self, old: str, new: str, attrs: dict[str, str] | None = None) -> None:
         self.names = {old: new, class_alias(old): class_alias(new)}
+        self.attrs = attrs or {}
         self.changed = False
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        if isinstance(updated.value, cst.Name) and updated.value.value == "self" and \
+                updated.attr.value in self.attrs:
+            self.changed = True
+            return updated.with_changes(attr=cst.Name(self.attrs[updated.attr.value]))
+        return updated
 
     def leave_SimpleString(self, original: cst.SimpleString,
                            updated: cst.SimpleString) -> cst.SimpleString:
@@ -55,6 +65,66 @@ class _Renamer(cst.CSTTransformer):
             self.changed = True
             return updated.with_changes(value=self.names[updated.value])
         return updated
+
+
+def _attribute_moves(root: Path, old: str, new: str) -> dict[str, dict[str, str]]:
+    """Per step folder, the child attributes named after `old` (`self.linear_relu`,
+    `self.linear_relu_1` for `linear_relu_16x32_fp32`) and their names after `new`; an attribute
+    a person named otherwise, or whose new name is taken, keeps its name."""
+    before, after = attr_base(old), attr_base(new)
+    out: dict[str, dict[str, str]] = {}
+    if before == after:
+        return out
+    for step in step_dirs(root):
+        path = step / REFACTORED_FILE
+        if not path.is_file():
+            continue
+        ref = parse_refactored(path, f"{STEPS_DIR}/{step.name}/{REFACTORED_FILE}")
+        attrs = [a for a, _ in ref.attrs]
+        moves = {}
+        for attr, stem in ref.children():
+            m = re.fullmatch(rf"{re.escape(before)}(_\d+)?", attr)
+            if stem == old and m:
+                target = after + (m.group(1) or "")
+                if target not in attrs and target not in moves.values():
+                    moves[attr] = target
+        if moves:
+            out[step.name] = moves
+    return out
+
+
+def _reprefix(wmap: dict[str, Any], moves: dict[str, str]) -> dict[str, Any]:
+    """Weight-map values under a moved attribute (`a.w` -> `b.w`)."""
+    def one(value: str) -> str:
+        head, _, rest = value.partition(".")
+        return f"{moves[head]}.{rest}" if head in moves and rest else value
+    return {k: [one(v) for v in vals] if isinstance(vals, list) else one(vals)
+            for k, vals in wmap.items()}
+
+
+def _move_ids(tree: dict[str, Any], moves: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The old tree with node ids under a moved attribute renamed, so that the rebuild carries
+    each node's metadata over."""
+    parents = {nid: moves[n["step"]] for nid, n in tree.get("nodes", {}).items()
+               if isinstance(n, dict) and n.get("step") in moves}
+    if not parents:
+        return tree
+
+    def moved(nid: str) -> str:
+        for pid, attrs in parents.items():
+            for was, now in attrs.items():
+                if nid == f"{pid}.{was}" or nid.startswith(f"{pid}.{was}."):
+                    return f"{pid}.{now}" + nid[len(f"{pid}.{was}"):]
+        return nid
+
+    nodes = {}
+    for nid, node in tree["nodes"].items():
+        if isinstance(node, dict):
+            node = {**node, "id": moved(nid), "children": [moved(c) for c in node.get("children", [])]}
+        nodes[moved(nid)] = node
+    flow = [{**e, "from": moved(e.get("from", "")), "to": moved(e.get("to", ""))}
+            if isinstance(e, dict) else e for e in tree.get("data_flow") or []]
+    return {**tree, "nodes": nodes, "data_flow": flow}
 
 
 def rename_component(out_dir: Path, old: str, new: str) -> list[str]:
@@ -105,10 +175,12 @@ def rename_component(out_dir: Path, old: str, new: str) -> list[str]:
         # 2. imports and aliases
         sources = [s / REFACTORED_FILE for s in step_dirs(root)]
         sources.append(root / VERIFICATION_DIR / COMPOSITION_TEST)
+        attr_moves = _attribute_moves(root, old, new)
         for path in sources:
             if not path.is_file():
                 continue
-            renamer = _Renamer(old, new)
+            moves = attr_moves.get(path.parent.name, {}) if path.name == REFACTORED_FILE else {}
+            renamer = _Renamer(old, new, moves)
             try:
                 module = cst.parse_module(path.read_text()).visit(renamer)
             except cst.ParserSyntaxError:
@@ -117,6 +189,12 @@ def rename_component(out_dir: Path, old: str, new: str) -> list[str]:
             if renamer.changed:
                 path.write_text(module.code)
                 session.note(f"imports: {path.relative_to(root)}: {old} -> {new}")
+            for was, now in moves.items():
+                session.note(f"attribute: {path.relative_to(root)}: self.{was} -> self.{now}")
+            wmap = path.parent / WEIGHT_MAP_JSON
+            if moves and wmap.is_file():
+                wmap.write_text(json.dumps(_reprefix(json.loads(wmap.read_text()), moves),
+                                           indent=2) + "\n")
         analysis = root / ANALYSIS_MD
         if analysis.is_file():
             text = analysis.read_text()
@@ -125,6 +203,7 @@ def rename_component(out_dir: Path, old: str, new: str) -> list[str]:
                 analysis.write_text(updated)
                 session.note(f"report: {ANALYSIS_MD}: {old} -> {new}")
         # 3. the tree's paths and steps, then the rebuild from the files
+        old_tree = _move_ids(old_tree, {step_moves.get(k, k): v for k, v in attr_moves.items()})
         for node in old_tree["nodes"].values():
             if isinstance(node, dict):
                 if node.get("path") == files[old]:
