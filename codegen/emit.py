@@ -14,11 +14,11 @@ from typing import Any
 import torch
 
 from hdecomp_ir.ir import IR, Component
-from hdecomp_ir.spec import (ANALYSIS_MD, COMPOSITION_TEST, STEPS_DIR, TREE_JSON,
+from hdecomp_ir.spec import (ANALYSIS_MD, COMPOSITION_TEST, DECOMPOSITION_LOG_JSON, STEPS_DIR, TREE_JSON,
                              VERIFICATION_DIR, WEIGHT_MAP_JSON, Level)
 from codegen.files import (child_refs, component_module, composition_module, refactored_module,
                            root_module, sidecar_buffers, weight_map)
-from codegen.reports import analysis_md, tree_json
+from codegen.reports import analysis_md, log_bytes, lower_log_entry, tree_json
 
 _PLURAL = {Level.KERNEL: "kernels", Level.FUSION: "fusions", Level.LAYER: "layers"}
 
@@ -48,11 +48,13 @@ def _save(tensors: dict[str, torch.Tensor]) -> bytes:
 
 
 def emit(ir: IR, *, source: str, buffers: dict[str, torch.Tensor], source_level: str,
-         timestamp: str, model_rel: str, status: str = "NOT_VERIFIED") -> Emitted:
+         timestamp: str, model_rel: str, status: str = "NOT_VERIFIED",
+         passes: list[str] | None = None) -> Emitted:
     """Build every file of the decomposition.
 
     `model_rel` is the model file relative to the output directory: a model that is a single
     kernel has no root file of its own, so its composition test compares with the model file.
+    `passes` names the passes that ran, for decomposition_log.json.
     """
     out = Emitted()
     first: dict[str, Component] = {}
@@ -124,6 +126,8 @@ def emit(ir: IR, *, source: str, buffers: dict[str, torch.Tensor], source_level:
                      timestamp=timestamp, status=status)
     out.files[TREE_JSON] = _json(tree)
     out.files[ANALYSIS_MD] = analysis_md(ir, paths=out.paths, steps=step_dirs).encode()
+    out.files[DECOMPOSITION_LOG_JSON] = log_bytes([lower_log_entry(
+        ir, paths=out.paths, steps=step_dirs, timestamp=timestamp, passes=passes or [])])
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -10,7 +11,7 @@ from torch import fx
 from codegen.files import grouped_mm_rows
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
 from hdecomp_ir.printer import display_class
-from hdecomp_ir.spec import BASE_SEED, Level
+from hdecomp_ir.spec import BASE_SEED, DECOMPOSITION_LOG_FORMAT, Level
 
 
 def _shapes(ir: IR, nodes: list[fx.Node], names: list[str]) -> tuple[dict, dict]:
@@ -138,6 +139,16 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
     for key, step in steps.items():
         lines.append(f"- `steps/{step}/` decomposes `{paths[key]}`")
     lines += ["", "## Decisions to review", ""]
+    lines += [f"- {d}" for d in review_decisions(ir, paths=paths)] or ["- none"]
+    return "\n".join(lines) + "\n"
+
+
+def review_decisions(ir: IR, *, paths: dict[str, str]) -> list[str]:
+    """The places where a rule decided and a person should look: the analysis's "Decisions to
+    review" and the decisions of lower's entry in decomposition_log.json."""
+    uniq: dict[str, Component] = {}
+    for c in ir.root.walk():
+        uniq.setdefault(c.key, c)
     decisions = list(ir.notes)
     values = {n.name: ir.user_input_value(n) for n in ir.traced.graph.nodes
               if n.op == "placeholder" and n.name in ir.traced.user_inputs}
@@ -186,5 +197,24 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
     if ir.unclassified:
         decisions.append("ops not in the op table, kept whole as opaque kernels: "
                          + ", ".join(f"`{n}`" for n in sorted(ir.unclassified)))
-    lines += [f"- {d}" for d in decisions] or ["- none"]
-    return "\n".join(lines) + "\n"
+    return decisions
+
+
+def log_bytes(entries: list[dict[str, Any]]) -> bytes:
+    """decomposition_log.json's bytes for these entries (prompts/OUTPUT_SCHEMA.md: the format)."""
+    return (json.dumps({"format": DECOMPOSITION_LOG_FORMAT, "entries": entries}, indent=2)
+            + "\n").encode()
+
+
+def lower_log_entry(ir: IR, *, paths: dict[str, str], steps: dict[str, str], timestamp: str,
+                    passes: list[str]) -> dict[str, Any]:
+    """decomposition_log.json's first entry: how `lower` built the draft and what to review."""
+    return {"time": timestamp, "command": "lower",
+            "args": {"model": ir.model_file.as_posix(), "class": ir.class_name},
+            "front_end": ir.traced.frontend, "passes": passes,
+            "components": len(set(paths.values())), "steps": sorted(steps.values()),
+            "decisions": review_decisions(ir, paths=paths),
+            "loops": [{"function": r.name, "steps": r.steps} for r in ir.traced.loops.values()],
+            "specialized_branches": list(ir.traced.specialized),
+            "unclassified_ops": sorted(ir.unclassified),
+            "verification": "NOT_VERIFIED"}

@@ -172,6 +172,7 @@ VERIFICATION_DIR = "verification"
 TREE_JSON = "decomposition_tree.json"
 ANALYSIS_MD = "decomposition_analysis.md"
 DECOMPOSITION_LOG_JSON = "decomposition_log.json"  # decisions and edits, one entry each
+DECOMPOSITION_LOG_FORMAT = "hdecomp-decomposition-log/1"  # its "format" field
 ORIGINAL_FILE = "original.py"
 REFACTORED_FILE = "refactored.py"
 CHILDREN_DIR = "children"

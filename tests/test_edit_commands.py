@@ -1,6 +1,7 @@
 """The agent's edit commands (issue 16), run for real on one lowered tree.
 
-Done so far: `hdecomp sync`, `hdecomp rename` and the naming rule; `merge` is not built yet.
+`hdecomp sync`, `hdecomp rename` and the naming rule; `merge` and the whole loop are in
+test_merge_command.py.
 One lowering (tiny_conv_block, verified) is shared by the module; each test edits a copy.
 """
 
@@ -114,7 +115,8 @@ def test_rename_then_verify_passes(tree_copy: Path) -> None:
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "3 stale" in verify.stdout  # re-verified, never a reused PASS
     log = json.loads((tree_copy / "decomposition_log.json").read_text())
-    assert log["entries"][-1]["command"] == "rename"
+    assert [e["command"] for e in log["entries"]] == ["lower", "rename", "verify"]
+    assert log["entries"][-1]["verdict"] == "PASSED"
 
 
 @pytest.mark.parametrize("args, words", [

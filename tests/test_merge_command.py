@@ -77,7 +77,7 @@ def test_agent_workflow_rename_merge_verify_break(tree_copy: Path, tmp_path: Pat
     assert tree["metadata"]["verification_status"] == "PASSED"
     commands = [e["command"] for e in
                 json.loads((tree_copy / "decomposition_log.json").read_text())["entries"]]
-    assert commands[-2:] == ["rename", "merge"]
+    assert commands == ["lower", "rename", "merge", "verify"]
 
     # Break the new fusion's softmax, as an agent editing the kernel would, and sync.
     kernel = tree_copy / "level_0_kernel" / "softmax_4x6x6_fp32.py"

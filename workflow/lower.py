@@ -154,6 +154,8 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
 
     from codegen.emit import emit
     from hdecomp_ir.errors import UserInputError
+    from passes import PASS_NAMES
+    from workflow.edit.log import record_verification
     from workflow.staging import StagedDir
     from workflow.progress import Progress
     from workflow.step_loop import run_equivalence
@@ -172,7 +174,7 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
     model_rel = os.path.relpath(model_file.resolve(), out_dir.resolve())
     emitted = emit(ir, source=model_file.read_text(encoding="utf-8"), buffers=buffers,
                    source_level=source_level(model_file), timestamp=timestamp,
-                   model_rel=model_rel)
+                   model_rel=model_rel, passes=list(PASS_NAMES))
     echo(f"lowered {model_file} -> {out_dir} ({len(emitted.steps)} steps, "
          f"{len(emitted.files)} files, front end {ir.traced.frontend})")
     echo(print_tree(ir))
@@ -194,6 +196,7 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
                 # the staging folder is about to vanish: name the model file the user gave
                 raise UserInputError(err.what, where=str(model_file), fix=err.fix) from None
             _record_status(staging.path, "PASSED" if ok else "FAILED")
+            record_verification(staging.path, "PASSED" if ok else "FAILED")
         staging.commit()
     if not opts.verify:
         echo(f"emitted, not verified: {out_dir} (run `hdecomp verify {out_dir}`)")

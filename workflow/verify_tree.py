@@ -13,8 +13,8 @@
 
 Writes only the result files the specification names: steps/*/verification_result.json,
 steps/*/coverage_report.json, verification/step_verification_summary.json, test_results.json and
-coverage_summary.json, and the verdict into decomposition_tree.json's
-metadata.verification_status. Never touches component files, original.py, refactored.py or
+coverage_summary.json, the verdict into decomposition_tree.json's
+metadata.verification_status, and one entry in decomposition_log.json. Never touches component files, original.py, refactored.py or
 children/.
 """
 
@@ -215,6 +215,18 @@ def _record_status(out_dir: Path, status: str) -> None:
         path.write_text(json.dumps(tree, indent=2) + "\n")
 
 
+def _log_verdict(out_dir: Path, report: "VerifyReport") -> None:
+    """One entry in decomposition_log.json: the verdict, the steps re-run and what failed."""
+    from workflow.edit.log import append_entry
+
+    try:
+        append_entry(out_dir, "verify", {"dir": str(out_dir)}, [],
+                     verdict="PASSED" if report.ok else "FAILED", stale=list(report.stale),
+                     failures=list(report.failures))
+    except OSError:
+        pass  # a read-only tree still gets its verdict printed
+
+
 def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
     """Run every check; write the summaries; the report says what failed."""
     from workflow.step_loop import run_composition
@@ -299,6 +311,7 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
 
     report.steps = rows
     _record_status(out_dir, "PASSED" if report.ok else "FAILED")
+    _log_verdict(out_dir, report)
     write_step_summary(out_dir, decomp_dir=out_dir, ok=report.ok, rows=rows,
                        composition=composition, coverage_status=coverage_status,
                        stale_steps=report.stale, reused_results=report.reused,

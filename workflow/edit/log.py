@@ -1,9 +1,11 @@
 """decomposition_log.json: the specification's record of decisions and difficulties.
 
-One JSON object, `{"format": LOG_FORMAT, "entries": [...]}`; every entry has `time` (UTC,
-ISO 8601), `command` and `args`. `lower` writes the first entry (the front end, the passes that
-ran, the fusion rules applied, notes and refusals); each edit command appends one entry with
-`changes` (the lines it printed). prompts/OUTPUT_SCHEMA.md documents the format.
+One JSON object, `{"format": DECOMPOSITION_LOG_FORMAT, "entries": [...]}`; every entry has
+`time` (UTC, ISO 8601), `command` and `args`. `lower` writes the first entry
+(codegen/reports.py: lower_log_entry: the front end, the passes that ran, the decisions to
+review, loops and specialised branches, the verdict); each edit command appends one entry with
+`changes` (the lines it printed), and `verify` one with its verdict. prompts/OUTPUT_SCHEMA.md
+documents the format.
 """
 
 from __future__ import annotations
@@ -13,19 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from codegen.reports import log_bytes
 from hdecomp_ir.spec import DECOMPOSITION_LOG_JSON
-
-LOG_FORMAT = "hdecomp-decomposition-log/1"
 
 
 def now() -> str:
     """The current UTC time, to the second."""
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
-
-
-def log_bytes(entries: list[dict[str, Any]]) -> bytes:
-    """The file's bytes for these entries."""
-    return (json.dumps({"format": LOG_FORMAT, "entries": entries}, indent=2) + "\n").encode()
 
 
 def read_entries(out_dir: Path) -> list[dict[str, Any]]:
@@ -44,3 +40,11 @@ def append_entry(out_dir: Path, command: str, args: dict[str, Any], changes: lis
     entries = read_entries(out_dir)
     entries.append({"time": now(), "command": command, "args": args, "changes": changes, **extra})
     (Path(out_dir) / DECOMPOSITION_LOG_JSON).write_bytes(log_bytes(entries))
+
+
+def record_verification(out_dir: Path, status: str) -> None:
+    """`lower`'s verdict, in its own entry (it ran after the entry was written)."""
+    entries = read_entries(out_dir)
+    if entries and entries[0].get("command") == "lower":
+        entries[0]["verification"] = status
+        (Path(out_dir) / DECOMPOSITION_LOG_JSON).write_bytes(log_bytes(entries))
