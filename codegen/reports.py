@@ -215,7 +215,7 @@ def _routing_text(ir: IR, node: fx.Node, rows: int, groups: int) -> str:
     weights = ", ".join(f"`{w}`" for w in recorded.weights)
     return (f"the expert offsets (`{node.name}`) that get_inputs() passes are one recorded "
             f"routing: the router of `{recorded.scope}` evaluated on seeded random input of "
-            f"shape {shapes} (torch.randn, seed {recorded.seed}), with {weights} drawn by the "
-            f"model's own initialiser under seed {recorded.seed}. Tokens per expert (rows of the "
+            f"shape {shapes} (torch.randn, seed {recorded.seed}), with {weights} "
+            f"{recorded.weights_by}. Tokens per expert (rows of the "
             f"grouped matmul): {list(recorded.counts)}, {rows} rows in all (offsets "
             f"{list(recorded.offsets)}); " + runs)

@@ -151,6 +151,11 @@ def evaluate_routing(piece: RouterSlice, offsets: fx.Node, model: nn.Module | No
 
     if model is None:
         return unavailable("the traced model is not at hand")
+    if any(_lookup(model, fqn).device.type == "meta" for fqn in names):
+        weights_by = f"drawn by the model's own initialiser under seed {BASE_SEED}"
+    else:
+        weights_by = ("as the model's constructor made them (it was built with real tensors to "
+                      "be traced)")
     try:
         # The global generator drives the model's own initialisers; keep the caller's state.
         with torch.random.fork_rng(devices=[]), torch.no_grad():
@@ -172,7 +177,7 @@ def evaluate_routing(piece: RouterSlice, offsets: fx.Node, model: nn.Module | No
         # offsets that leave rows unwritten (or overrun them) are no routing of these rows
         return unavailable(f"its offsets {list(ends)} do not cover the {rows} rows")
     return RecordedRouting(rows, groups, offsets=ends, scope=piece.scope, inputs=feeds,
-                           weights=names, seed=BASE_SEED)
+                           weights=names, weights_by=weights_by, seed=BASE_SEED)
 
 
 def _slice_module(piece: RouterSlice, offsets: fx.Node) -> fx.GraphModule:
@@ -228,6 +233,11 @@ def seeded_weights(model: nn.Module, fqns: tuple[str, ...]) -> dict[str, torch.T
                         "(its value comes from the constructor alone)")
             values[f"{owner_path}.{local}" if owner_path else local] = value.detach()
     return values
+
+
+def _lookup(model: nn.Module, fqn: str) -> torch.Tensor:
+    owner, _, local = fqn.rpartition(".")
+    return _tensor(model.get_submodule(owner), local)
 
 
 def _tensor(module: nn.Module, local: str) -> torch.Tensor:

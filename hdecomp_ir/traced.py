@@ -33,6 +33,7 @@ class RecordedRouting:
     scope: str = ""                        # module path whose routing was evaluated
     inputs: tuple[tuple[tuple[int, ...], str], ...] = ()  # (shape, dtype) of each seeded input
     weights: tuple[str, ...] = ()          # parameters and buffers given seeded values
+    weights_by: str = ""                   # how they got their values, for the analysis
     seed: int = 0
     reason: str = ""
 

@@ -74,6 +74,7 @@ def test_expert_offsets_are_the_routers_counts_on_the_seeded_input(arch: str) ->
     assert f"Tokens per expert (rows of the grouped matmul): {counts.tolist()}" in analysis
     assert f"seeded random input of shape [2, 16, {hidden}] float32" in analysis
     assert f"seed {BASE_SEED}" in analysis and f"`{recorded.scope}`" in analysis
+    assert f"drawn by the model's own initialiser under seed {BASE_SEED}" in analysis
     assert "each step's verification runs the model's own routing on every trial" in analysis
 
 
@@ -124,7 +125,8 @@ def get_init_inputs():
     return []
 '''
 # A router made by the constructor alone has no initialiser to replay; nn.Linear has one.
-BARE = {"router": "self.router = nn.Parameter(torch.randn(4, 8))", "logits": "(x @ self.router.t())"}
+BARE = {"router": "self.router = nn.Parameter(torch.randn(4, 8))",
+        "logits": "(x @ self.router.t())"}
 LINEAR = {"router": "self.router = nn.Linear(8, 4, bias=False)", "logits": "self.router(x)"}
 
 
