@@ -17,7 +17,7 @@ import torch
 from torch import fx, nn
 
 from hdecomp_ir.errors import UserInputError
-from hdecomp_ir.ir import IR, Component, TensorType, value_type
+from hdecomp_ir.ir import IR, Component, TensorType, grouped_mm_rows, value_type
 from hdecomp_ir.naming import identifier, kernel_op_label, module_prefix, module_repr, \
     module_slots, unique, weight_names
 from hdecomp_ir.policy import POSITIVE_DOMAIN_NAMES, SIGN_PRESERVING_NAMES, OpKind, op_info
@@ -81,32 +81,22 @@ def sort_order_dim(node: fx.Node) -> int | None:
     return dim % len(t.shape)
 
 
-def grouped_mm_rows(node: fx.Node) -> tuple[int, int] | None:
-    """(rows, groups) when `node` is the offsets of a grouped matmul (the experts of a mixture
-    of experts): random integers there are no routing at all, and leave rows unwritten."""
-    for user in node.users:
-        if user.op != "call_function" or user.target is not torch.ops.aten._grouped_mm.default:
-            continue
-        offs = user.args[2] if len(user.args) > 2 else user.kwargs.get("offs")
-        rows, groups = value_type(user.args[0]), value_type(node)  # type: ignore[arg-type]
-        if offs is node and isinstance(rows, TensorType) and isinstance(groups, TensorType) \
-                and len(rows.shape) == 2 and len(groups.shape) == 1:
-            return rows.shape[0], groups.shape[0]
-    return None
+def balanced_counts(rows: int, groups: int) -> list[int]:
+    """Rows per group of a balanced routing: rows // groups each, the first rows % groups one
+    more (the fallback when no routing was recorded)."""
+    return [rows // groups + (1 if i < rows % groups else 0) for i in range(groups)]
 
 
 def balanced_offsets(rows: int, groups: int, dtype: cst.BaseExpression) -> cst.BaseExpression:
-    """Cumulative row counts of a balanced routing: every group (expert) gets rows // groups,
-    the first rows % groups one more. Written as `arange * n` when the split is even."""
+    """Cumulative row counts of a balanced routing (`balanced_counts`), written as
+    `arange * n` when the split is even."""
     if rows % groups == 0:
         return cst.BinaryOperation(
             call("torch.arange", [cst.Integer("1"), cst.Integer(str(groups + 1))], {"dtype": dtype}),
             cst.Multiply(), cst.Integer(str(rows // groups)))
-    ends, end = [], 0
-    for i in range(groups):
-        end += rows // groups + (1 if i < rows % groups else 0)
-        ends.append(cst.Element(cst.Integer(str(end))))
-    return call("torch.tensor", [cst.List(ends)], {"dtype": dtype})
+    ends = [sum(balanced_counts(rows, groups)[:i + 1]) for i in range(groups)]
+    return call("torch.tensor", [cst.List([cst.Element(cst.Integer(str(e))) for e in ends])],
+                {"dtype": dtype})
 
 
 def input_expr(ir: IR, node: fx.Node) -> cst.BaseExpression:
@@ -129,6 +119,12 @@ def input_expr(ir: IR, node: fx.Node) -> cst.BaseExpression:
     if not t.dtype.is_floating_point and not t.dtype.is_complex:
         groups = grouped_mm_rows(node)
         if groups is not None:
+            recorded = ir.traced.routings.get(node.name)
+            if recorded is not None and recorded.offsets is not None:
+                # the counts of the routing the front end recorded (frontend/routing.py)
+                return call("torch.tensor", [cst.List([cst.Element(cst.Integer(str(v)))
+                                                       for v in recorded.offsets])],
+                            {"dtype": dtype})
             return balanced_offsets(*groups, dtype)
         order = sort_order_dim(node)
         if order is not None:

@@ -8,10 +8,10 @@ from typing import Any
 
 from torch import fx
 
-from codegen.files import grouped_mm_rows
-from hdecomp_ir.ir import IR, Component, TensorType, value_type
+from hdecomp_ir.ir import IR, Component, TensorType, grouped_mm_rows, value_type
 from hdecomp_ir.printer import display_class
 from hdecomp_ir.spec import BASE_SEED, DECOMPOSITION_LOG_FORMAT, Level
+from codegen.files import balanced_counts
 
 
 def _shapes(ir: IR, nodes: list[fx.Node], names: list[str]) -> tuple[dict, dict]:
@@ -162,13 +162,7 @@ def review_decisions(ir: IR, *, paths: dict[str, str]) -> list[str]:
                          f"reference inputs (the first trial's, seed {BASE_SEED}) and fixed each decision to the branch taken: "
                          + "; ".join(f"`{d}`" for d in ir.traced.specialized)
                          + ". Inputs that take another branch are not covered by this draft.")
-    routed = [f"`{paths[c.key]}`" for c in uniq.values()
-              if c is not ir.root and any(grouped_mm_rows(n) for n in ir.inputs(c))]
-    if routed:
-        decisions.append(", ".join(routed) + ": the expert offsets that get_inputs() passes are a "
-                         "balanced routing (the rows split evenly over the experts), not one the "
-                         "model's router chose; each step's verification runs the model's own "
-                         "routing on every trial.")
+    decisions += routing_decisions(ir, uniq, paths)
     for region in ir.traced.loops.values():
         decisions.append(
             f"`{region.name}()` loops over time ({region.steps} steps in one call): it was traced "
@@ -199,6 +193,42 @@ def review_decisions(ir: IR, *, paths: dict[str, str]) -> list[str]:
                          + ", ".join(f"`{n}`" for n in sorted(ir.unclassified)))
     return decisions
 
+
+def routing_decisions(ir: IR, uniq: dict[Any, Component], paths: dict[Any, str]) -> list[str]:
+    """One decision per routing the expert components' get_inputs() pass (grouped-matmul
+    offsets): the recorded routing, where it came from and its counts, or the balanced fallback
+    and why; components sharing one routing are named together."""
+    by_text: dict[str, list[str]] = {}
+    for c in uniq.values():
+        if c is ir.root:
+            continue
+        for node in ir.inputs(c):
+            shape = grouped_mm_rows(node)
+            if shape is None:
+                continue
+            by_text.setdefault(_routing_text(ir, node, *shape), []).append(f"`{paths[c.key]}`")
+    return [", ".join(dict.fromkeys(where)) + ": " + text for text, where in by_text.items()]
+
+
+def _routing_text(ir: IR, node: fx.Node, rows: int, groups: int) -> str:
+    recorded = ir.traced.routings.get(node.name)
+    runs = ("each step's verification runs the model's own routing on every trial, so this "
+            "routing matters only for the component file's own inputs.")
+    if recorded is None or recorded.offsets is None:
+        why = f" because {recorded.reason}" if recorded is not None and recorded.reason else \
+            " because no routing was recorded"
+        return (f"the expert offsets (`{node.name}`) that get_inputs() passes are a balanced "
+                f"routing (the rows split evenly over the experts: {balanced_counts(rows, groups)} "
+                f"of {rows} rows), not one the model's router chose,{why}; " + runs)
+    shapes = " and ".join(f"{list(shape)} {dtype.replace('torch.', '')}"
+                          for shape, dtype in recorded.inputs)
+    weights = ", ".join(f"`{w}`" for w in recorded.weights)
+    return (f"the expert offsets (`{node.name}`) that get_inputs() passes are one recorded "
+            f"routing: the router of `{recorded.scope}` evaluated on seeded random input of "
+            f"shape {shapes} (torch.randn, seed {recorded.seed}), with {weights} "
+            f"{recorded.weights_by}. Tokens per expert (rows of the "
+            f"grouped matmul): {list(recorded.counts)}, {rows} rows in all (offsets "
+            f"{list(recorded.offsets)}); " + runs)
 
 def log_bytes(entries: list[dict[str, Any]]) -> bytes:
     """decomposition_log.json's bytes for these entries (prompts/OUTPUT_SCHEMA.md: the format)."""

@@ -36,6 +36,7 @@ from frontend.loader import LoadedModel, load_model, no_exit
 from frontend.loops import find_loop_functions, opaque_loops, regions
 from frontend.normalize import normalize
 from frontend.opaque_ops import opaque_ops, restore_aten
+from frontend.routing import record_routings
 from hdecomp_ir.policy import GUARD_NAMES, op_info
 from hdecomp_ir.spec import COMPOSITION_ATOL, COMPOSITION_RTOL, trial_seeds
 from tensors.collect import collect_tensors
@@ -48,7 +49,14 @@ FALLBACK = "torch.export(strict=False, real tensors)"
 
 def trace(loaded: LoadedModel) -> TracedGraph:
     """Trace the model: meta-device export, else (data-dependent control flow) the real-tensor
-    fallback; refuse it with a clear message when neither works."""
+    fallback; refuse it with a clear message when neither works. The routings of mixtures of
+    experts are recorded on the result (frontend/routing.py)."""
+    traced = _trace(loaded)
+    traced.routings = record_routings(traced)
+    return traced
+
+
+def _trace(loaded: LoadedModel) -> TracedGraph:
     try:
         with no_exit("forward()", loaded.path):
             return _trace_export(loaded)

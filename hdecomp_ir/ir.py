@@ -52,6 +52,21 @@ def _to_type(val: Any) -> Any:
     return None
 
 
+def grouped_mm_rows(node: fx.Node) -> tuple[int, int] | None:
+    """(rows, groups) when `node` is the offsets of a grouped matmul (the experts of a mixture
+    of experts): random integers there are no routing at all, and leave rows unwritten."""
+    for user in node.users:
+        if user.op != "call_function" or user.target is not torch.ops.aten._grouped_mm.default:
+            continue
+        offs = user.args[2] if len(user.args) > 2 else user.kwargs.get("offs")
+        rows, groups = value_type(user.args[0]), value_type(node)  # type: ignore[arg-type]
+        if offs is node and isinstance(rows, TensorType) and isinstance(groups, TensorType) \
+                and len(rows.shape) == 2 and len(groups.shape) == 1:
+            return rows.shape[0], groups.shape[0]
+    return None
+
+
+
 @dataclass
 class Component:
     """A node of the hierarchy: a kernel, fusion, layer or the model."""

@@ -16,6 +16,35 @@ from torch import fx, nn
 from torch.utils import _pytree as pytree
 
 
+@dataclass(frozen=True)
+class RecordedRouting:
+    """One routing of a mixture of experts, recorded while lowering for an offsets value that
+    feeds a grouped matmul (`aten._grouped_mm`'s `offs`: cumulative rows per expert).
+
+    The graph is traced on meta, so routing has no values; the front end evaluates the graph's
+    backward slice that computes the offsets (the router) once, with seeded values, and the
+    expert kernel files carry its counts. `offsets` is None when the slice could not be
+    evaluated (`reason` says why): the files then fall back to a balanced routing.
+    """
+
+    rows: int                              # rows of the grouped matmul (tokens x experts per token)
+    groups: int                            # experts
+    offsets: tuple[int, ...] | None = None
+    scope: str = ""                        # module path whose routing was evaluated
+    inputs: tuple[tuple[tuple[int, ...], str], ...] = ()  # (shape, dtype) of each seeded input
+    weights: tuple[str, ...] = ()          # parameters and buffers given seeded values
+    weights_by: str = ""                   # how they got their values, for the analysis
+    seed: int = 0
+    reason: str = ""
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """Rows per expert (the differences of the offsets)."""
+        if self.offsets is None:
+            return ()
+        return tuple(b - a for a, b in zip((0,) + self.offsets[:-1], self.offsets))
+
+
 @dataclass
 class TracedGraph:
     """An fx graph of the whole model with the facts the IR needs about its boundary."""
@@ -41,6 +70,8 @@ class TracedGraph:
     # How to run one of the model's modules on the meta device (the front end's opaque RNN
     # twins keep that fast); the IR asks it when naming a module's call form.
     meta_calls: Callable[[], ContextManager[Any]] = contextlib.nullcontext
+    # offsets node name -> the routing recorded for it (frontend/routing.py)
+    routings: dict[str, RecordedRouting] = field(default_factory=dict)
 
 
 def flat_outputs(traced: TracedGraph) -> list[fx.Node | Any]:
