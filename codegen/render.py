@@ -21,8 +21,9 @@ from torch.utils import _pytree as pytree
 from codegen import loop_source, torch_calls
 from hdecomp_ir.errors import UserInputError
 from hdecomp_ir.ir import IR, Component, TensorType, value_type
-from hdecomp_ir.naming import (call_module_path, identifier, is_default_state, module_call_form,
-                                module_slots, recurrent_call, unique, weight_names)
+from hdecomp_ir.naming import (call_module_path, identifier, is_default_state, is_state_move,
+                                module_call_form, module_slots, recurrent_call, unique,
+                                weight_names)
 from hdecomp_ir.policy import op_name
 
 Expr = cst.BaseExpression
@@ -238,7 +239,7 @@ def render_forward(ir: IR, comp: Component, callees: list[Callee],
             if callee is None:
                 continue
             if i in module_kernels and recurrent_call(ir, callee.comp) is not None:
-                body.append(_recurrent_statement(ir, callee, scope))
+                body.extend(_recurrent_statements(ir, callee, scope))
                 continue
             args = [literal(n, scope) for n in ir.inputs(callee.comp)]
             outs = ir.outputs(callee.comp)
@@ -262,15 +263,24 @@ def render_forward(ir: IR, comp: Component, callees: list[Callee],
     return params, body
 
 
-def _recurrent_statement(ir: IR, callee: Callee, scope: Scope) -> cst.SimpleStatementLine:
+def _recurrent_statements(ir: IR, callee: Callee, scope: Scope) -> list[cst.SimpleStatementLine]:
     """`output, h_n = self.gru(x, h0)` / `output, (h_n, c_n) = self.lstm(x, (h0, c0))` for a
-    kernel that is one recurrent module call; the getitems of the flat aten result take the
-    names of the module's result."""
+    kernel that is one recurrent module call, after the moves of initial states the model keeps
+    itself (`to = self.h0.to(...)`); the getitems of the flat aten result take the names of the
+    module's result."""
     found = recurrent_call(ir, callee.comp)
     assert found is not None
     node, structure = found
     x, hx = node.args[0], node.args[1]
     states = list(hx) if isinstance(hx, (list, tuple)) else [hx]
+    moves: list[cst.SimpleStatementLine] = []
+    for state in states:
+        if state in set(ir.region(callee.comp)) and is_state_move(ir, state):
+            source = next(a for a in state.args if isinstance(a, fx.Node))
+            # named after the tensor it moves (`h0 = self.h0.to(...)`), as the model names it
+            name = scope.fresh(identifier((ir.weight_fqn(source) or "state").rsplit(".", 1)[-1]))
+            scope.values[state] = name
+            moves.append(assign([name], render_node(state, scope)))
     args = [literal(x, scope)]
     region = set(ir.region(callee.comp))
     # zeros made inside the kernel are the module's own default state; states that come in
@@ -292,9 +302,9 @@ def _recurrent_statement(ir: IR, callee: Callee, scope: Scope) -> cst.SimpleStat
 
     whole = target(structure)
     assert isinstance(whole, cst.Tuple)
-    return cst.SimpleStatementLine([cst.Assign(
+    return moves + [cst.SimpleStatementLine([cst.Assign(
         [cst.AssignTarget(whole.with_changes(lpar=[], rpar=[]))],
-        call(f"self.{callee.attr}", args))])
+        call(f"self.{callee.attr}", args))])]
 
 
 def _value_base(ir: IR, node: fx.Node) -> str:

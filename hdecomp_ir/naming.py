@@ -199,9 +199,21 @@ def recurrent_call(ir: IR, kernel: Component) -> tuple[fx.Node, Any] | None:
     for other in ir.region(kernel):
         if other is node or (other.target is operator.getitem and other.args[0] is node):
             continue
-        if not (is_default_state(other) and list(other.users) == [node]):
+        if list(other.users) != [node] or not (is_default_state(other) or
+                                               is_state_move(ir, other)):
             return None
     return node, _RECURRENT_RESULTS.get(name, ("output", "h_n"))
+
+
+def is_state_move(ir: IR, node: fx.Node) -> bool:
+    """An initial state the model keeps as a tensor of its own and moves before the call
+    (`self.h0 = self.h0.to(x.device)`): plumbing on one of its weights or buffers, rendered
+    before the module call (`h0 = self.h0.to(...)`), not part of the recurrent op."""
+    if node.op != "call_function" or node in ir.compute:
+        return False
+    tensors = [a for a in node.args if isinstance(a, fx.Node)] + \
+        [v for v in node.kwargs.values() if isinstance(v, fx.Node)]
+    return bool(tensors) and all(ir.weight_fqn(t) is not None for t in tensors)
 
 
 def is_default_state(node: fx.Node) -> bool:

@@ -67,3 +67,20 @@ def test_lstm_kernel_is_the_module_and_verifies(tmp_path: Path) -> None:
         actual = component(x, h0, c0)
     actual = actual[0] if isinstance(actual, tuple) else actual
     torch.testing.assert_close(actual, expected, rtol=0, atol=0)
+
+
+def test_lstm_with_states_moved_by_to_is_the_module(tmp_path: Path) -> None:
+    """data/level3/36: `self.h0 = self.h0.to(x.device)` in forward() moves states the model
+    keeps as tensors; the kernel moves them the same way and calls the module with them."""
+    model_file = Path(__file__).resolve().parents[1] / "data" / "level3" / "36_LSTMInitialState.py"
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "hdecomp.cli", "lower", str(model_file), "-o",
+                           str(out), "--quiet"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().splitlines()[-1].startswith("PASS"), proc.stdout
+    [kernel] = out.glob("level_0_kernel/lstm_*.py")
+    text = kernel.read_text()
+    assert "self.lstm = nn.LSTM(128, 256, num_layers=3, batch_first=True)" in text
+    assert "h0 = self.h0.to(dtype=torch.float32, device=x.device)" in text
+    assert "output, (h_n, c_n) = self.lstm(x, (h0, c0))" in text
+    assert "torch.lstm" not in text
