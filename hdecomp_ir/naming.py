@@ -367,13 +367,41 @@ def _workload_signature(ir: IR, kernel: Component) -> str:
     return sig
 
 
+# Arithmetic that joins two activations inside a group (a residual add between a norm and its
+# ReLU): plumbing by the policy, but it changes the workload, so the group's name says it.
+_JOINING_OPS = frozenset({"add", "sub", "mul", "div"})
+
+
+def _joins_activations(ir: IR, node: fx.Node) -> bool:
+    if node.op != "call_function" or ir.info(node).name not in _JOINING_OPS:
+        return False
+    tensors = [a for a in node.args if isinstance(a, fx.Node)
+               and isinstance(value_type(a), TensorType) and ir.weight_fqn(a) is None]
+    return len(tensors) >= 2
+
+
+def _chain_ops(ir: IR, comp: Component) -> list[str]:
+    """The ops a group chains, in order: each kernel's op, and the arithmetic between
+    activations that the group holds outside its kernels (`conv2d_batch_norm_add_relu`)."""
+    kernels = ir.kernels(comp)
+    starts = {k.start: k for k in kernels}
+    inside = {i for k in kernels for i in range(k.start, k.end + 1)}
+    out = []
+    for i in range(comp.start, comp.end + 1):
+        if i in starts:
+            out.append(kernel_op_label(ir, starts[i]))
+        elif i not in inside and _joins_activations(ir, ir.ops[i]):
+            out.append(ir.info(ir.ops[i]).name)
+    return out
+
+
 def group_stem(ir: IR, comp: Component) -> str:
     """File stem of a fusion or layer: its module class, or the ops it chains, plus its anchor
     (the first weighted kernel, else the first matmul or reduction, by input shapes)."""
     if comp.origin == "layer-module" and comp.module_class:
         base = snake_case(comp.module_class.rsplit(".", 1)[-1])
     else:
-        ops = list(dict.fromkeys(kernel_op_label(ir, k) for k in ir.kernels(comp)))
+        ops = list(dict.fromkeys(_chain_ops(ir, comp)))
         base = "_".join(ops[:4]) + ("_etc" if len(ops) > 4 else "")
     kernels = ir.kernels(comp)
     sig = next((s for k in kernels for s in [weight_signature(ir, k)] if s), "") or \

@@ -2,7 +2,7 @@
 Component: conv2d_128x128_3x3_fp32
 Source: data/level3/6_ResNetBasicBlock.py
 Abstraction Level: kernel
-Parent: conv2d_batch_norm_relu_128x128_3x3_fp32
+Parent: conv2d_batch_norm_add_relu_128x128_3x3_fp32
 Children: []
 Instances: 1
 

@@ -3,7 +3,7 @@ Component: 6_ResNetBasicBlock
 Source: data/level3/6_ResNetBasicBlock.py
 Abstraction Level: layer
 Parent: root
-Children: ['conv2d_batch_norm_64x128_1x1_fp32', 'conv2d_batch_norm_relu_64x128_3x3_fp32', 'conv2d_batch_norm_relu_128x128_3x3_fp32']
+Children: ['conv2d_batch_norm_64x128_1x1_fp32', 'conv2d_batch_norm_relu_64x128_3x3_fp32', 'conv2d_batch_norm_add_relu_128x128_3x3_fp32']
 Instances: 1
 
 Operations: ['conv2d', 'batch_norm', 'conv2d', 'batch_norm', 'relu', 'conv2d', 'batch_norm', 'relu']

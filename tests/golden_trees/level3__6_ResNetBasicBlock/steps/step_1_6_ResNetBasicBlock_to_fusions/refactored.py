@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent / "children"))
 from conv2d_batch_norm_64x128_1x1_fp32 import Model as Conv2dBatchNorm64x1281x1Fp32
-from conv2d_batch_norm_relu_128x128_3x3_fp32 import Model as Conv2dBatchNormRelu128x1283x3Fp32
+from conv2d_batch_norm_add_relu_128x128_3x3_fp32 import Model as Conv2dBatchNormAddRelu128x1283x3Fp32
 from conv2d_batch_norm_relu_64x128_3x3_fp32 import Model as Conv2dBatchNormRelu64x1283x3Fp32
 
 
@@ -18,7 +18,7 @@ class RefactoredModel(nn.Module):
         super().__init__()
         self.conv2d_batchnorm2d = Conv2dBatchNorm64x1281x1Fp32()
         self.conv2d_batchnorm2d_relu = Conv2dBatchNormRelu64x1283x3Fp32()
-        self.conv2d_batchnorm2d_relu_1 = Conv2dBatchNormRelu128x1283x3Fp32()
+        self.conv2d_batchnorm2d_relu_1 = Conv2dBatchNormAddRelu128x1283x3Fp32()
 
     def forward(self, x):
         batch_norm = self.conv2d_batchnorm2d(x)

@@ -1,5 +1,5 @@
 """
-Component: conv2d_batch_norm_relu_128x128_3x3_fp32
+Component: conv2d_batch_norm_add_relu_128x128_3x3_fp32
 Source: data/level3/6_ResNetBasicBlock.py
 Abstraction Level: fusion
 Parent: 6_ResNetBasicBlock

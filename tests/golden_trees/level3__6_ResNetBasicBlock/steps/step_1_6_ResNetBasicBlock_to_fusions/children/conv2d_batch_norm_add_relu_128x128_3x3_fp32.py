@@ -1,21 +1,26 @@
 """
-Component: conv2d_128x128_3x3_fp32
+Component: conv2d_batch_norm_add_relu_128x128_3x3_fp32
 Source: data/level3/6_ResNetBasicBlock.py
-Abstraction Level: kernel
-Parent: conv2d_batch_norm_relu_128x128_3x3_fp32
-Children: []
+Abstraction Level: fusion
+Parent: 6_ResNetBasicBlock
+Children: ['conv2d_128x128_3x3_fp32', 'batch_norm_128_fp32', 'relu_fp32']
 Instances: 1
 
-Operations: ['conv2d']
+Operations: ['conv2d', 'batch_norm', 'relu']
 
 Input Shapes:
-  - x: [16, 128, 28, 28] dtype=torch.float32
+  - x0: [16, 128, 28, 28] dtype=torch.float32
+  - x1: [16, 128, 28, 28] dtype=torch.float32
 
 Output Shapes:
   - output: [16, 128, 28, 28] dtype=torch.float32
 
 Weight Shapes:
   - conv2d.weight: [128, 128, 3, 3] dtype=torch.float32
+  - batch_norm.weight: [128] dtype=torch.float32
+  - batch_norm.bias: [128] dtype=torch.float32
+  - batch_norm.running_mean: [128] dtype=torch.float32
+  - batch_norm.running_var: [128] dtype=torch.float32
 """
 
 import torch
@@ -27,14 +32,19 @@ class Model(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv2d = nn.Conv2d(128, 128, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
+        self.batch_norm = nn.BatchNorm2d(128, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+        self.relu = nn.ReLU(inplace=True)
 
-    def forward(self, x):
-        conv2d = self.conv2d(x)
-        return conv2d
+    def forward(self, x0, x1):
+        conv2d = self.conv2d(x0)
+        batch_norm = self.batch_norm(conv2d)
+        add = batch_norm + x1
+        relu = self.relu(add)
+        return relu
 
 
 def get_inputs():
-    return [torch.randn((16, 128, 28, 28), dtype=torch.float32)]
+    return [torch.randn((16, 128, 28, 28), dtype=torch.float32), torch.randn((16, 128, 28, 28), dtype=torch.float32)]
 
 
 def get_init_inputs():

@@ -1,4 +1,4 @@
-"""Step step_2_conv2d_batch_norm_relu_128x128_3x3_fp32_to_kernels: conv2d_batch_norm_relu_128x128_3x3_fp32 rewritten as calls of its 3 children plus data plumbing."""
+"""Step step_2_conv2d_batch_norm_add_relu_128x128_3x3_fp32_to_kernels: conv2d_batch_norm_add_relu_128x128_3x3_fp32 rewritten as calls of its 3 children plus data plumbing."""
 
 import sys
 from pathlib import Path
