@@ -482,3 +482,35 @@ def _canon_arg(value: Any, ids: dict[fx.Node, str]) -> str:
 def key_of(text: str) -> str:
     """Short stable hash of a canonical text."""
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _anchor_node(ir: IR, comp: Component) -> fx.Node | None:
+    """The op that defines a component's workload: a kernel's first compute op, a group's first
+    weighted kernel's (else its first kernel's)."""
+    kernels = ir.kernels(comp) if not comp.is_kernel else [comp]
+    weighted = [k for k in kernels if weight_signature(ir, k)]
+    for k in weighted + kernels:
+        compute = ir.compute_nodes(k)
+        if compute:
+            return compute[0]
+    return None
+
+
+def variant_details(ir: IR, comp: Component) -> list[str]:
+    """Readable ways to tell apart workloads the naming rules name alike, most telling first:
+    the anchor's stride (`s2`), then its input's spatial size (`28x28`); "" where a component
+    has the common value."""
+    node = _anchor_node(ir, comp)
+    stride, spatial = "", ""
+    if node is not None:
+        name = ir.info(node).name
+        pos = 3 if name.startswith("conv") else 2 if "pool" in name else None
+        if pos is not None and len(node.args) > pos and isinstance(node.args[pos], (list, tuple)) \
+                and any(v != 1 for v in node.args[pos]):
+            values = list(dict.fromkeys(node.args[pos]))
+            stride = "s" + "x".join(str(v) for v in values)
+        x = node.args[0] if node.args and isinstance(node.args[0], fx.Node) else None
+        t = value_type(x) if x is not None else None
+        if isinstance(t, TensorType) and len(t.shape) >= 3:
+            spatial = _dims(t.shape[2:])
+    return [stride, spatial]
