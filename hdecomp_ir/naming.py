@@ -424,9 +424,11 @@ def canonical(ir: IR, comp: Component) -> str:
     for node, name in wnames.items():
         if "." not in name:
             lines.append(f"weight {name} {value_type(node)} {_weight_kind(ir, node)}")
-    if comp.is_kernel and not weight_signature(ir, comp) and any(
-            ir.info(n).pattern > Pattern.BROADCAST for n in ir.compute_nodes(comp)):
-        # Weightless matmuls, softmaxes and reductions are workloads of their input shapes.
+    if comp.is_kernel and (weight_signature(ir, comp) or any(
+            ir.info(n).pattern > Pattern.BROADCAST for n in ir.compute_nodes(comp))):
+        # Matmuls, convolutions, softmaxes and reductions are workloads of their input shapes
+        # (one conv at 8x8 and at 4x4 is two workloads, and each file holds its exact shape);
+        # a weightless elementwise op is one file whatever it runs on.
         lines.append("inputs " + ", ".join(str(value_type(n)) for n in ir.inputs(comp)))
     ids: dict[fx.Node, str] = {n: f"in{i}" for i, n in enumerate(ir.inputs(comp))}
     ids.update(wnames)
@@ -498,10 +500,10 @@ def _anchor_node(ir: IR, comp: Component) -> fx.Node | None:
 
 def variant_details(ir: IR, comp: Component) -> list[str]:
     """Readable ways to tell apart workloads the naming rules name alike, most telling first:
-    the anchor's stride (`s2`), then its input's spatial size (`28x28`); "" where a component
-    has the common value."""
+    the anchor's stride (`s2`), its input's spatial size (`28x28`), its input's shape but the
+    batch (`16x256x64`); "" where a component has the common value."""
     node = _anchor_node(ir, comp)
-    stride, spatial = "", ""
+    stride, spatial, shape = "", "", ""
     if node is not None:
         name = ir.info(node).name
         pos = 3 if name.startswith("conv") else 2 if "pool" in name else None
@@ -513,4 +515,6 @@ def variant_details(ir: IR, comp: Component) -> list[str]:
         t = value_type(x) if x is not None else None
         if isinstance(t, TensorType) and len(t.shape) >= 3:
             spatial = _dims(t.shape[2:])
-    return [stride, spatial]
+        if isinstance(t, TensorType) and len(t.shape) >= 2:
+            shape = _dims(t.shape[1:])  # all but the batch, which names never carry
+    return [stride, spatial, shape]

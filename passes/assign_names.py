@@ -54,7 +54,7 @@ def _variant_suffixes(ir: IR, comps: list[Component]) -> dict[str, str]:
     """Suffixes that tell apart workloads named alike: what differs, readably (`_s2`, `_28x28`,
     both), when that tells each apart; else a short hash of each one's code."""
     details = [variant_details(ir, c) for c in comps]
-    for picks in ((0,), (1,), (0, 1)):
+    for picks in ((0,), (1,), (0, 1), (2,)):
         names = ["_".join(d[i] for i in picks if d[i]) for d in details]
         if len(set(names)) == len(names):
             return {c.key: f"_{n}" if n else "" for c, n in zip(comps, names)}

@@ -45,3 +45,17 @@ def test_a_one_kernel_root_is_named_by_its_workload(update_golden: bool) -> None
     # not by the model file: the root is a kernel file in level_0_kernel
     assert run.ir.root.name == "linear_4x3_fp32"
     run.check_golden(update_golden)
+
+
+def test_alike_workloads_are_told_apart_by_what_differs(update_golden: bool) -> None:
+    run = run_pass(PASS, "strided_residual_convs")
+    names = [c.name for c in run.ir.root.walk() if c is not run.ir.root]
+    # conv1 (8x8 input), conv2 (8x8, stride 2) and conv3 (4x4) are three workloads the rules
+    # all name `conv2d_4x4_3x3_fp32`: stride and input size tell them apart
+    convs = sorted(n for n in names if n.startswith("conv2d_4x4_3x3_fp32"))
+    assert convs == ["conv2d_4x4_3x3_fp32_4x4", "conv2d_4x4_3x3_fp32_8x8",
+                     "conv2d_4x4_3x3_fp32_s2_8x8"], names
+    # the residual add inside conv3's chain is named, not hashed
+    assert any(n.startswith("conv2d_batch_norm_add_relu_4x4_3x3_fp32") for n in names), names
+    assert not any(re.search(r"_v[0-9a-f]{6}$", n) for n in names), names
+    run.check_golden(update_golden)

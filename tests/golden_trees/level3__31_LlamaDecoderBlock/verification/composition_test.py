@@ -29,8 +29,10 @@ from linear_1024x2816_fp32 import Model as Linear1024x2816Fp32
 from linear_2816x1024_fp32 import Model as Linear2816x1024Fp32
 from matmul_4x16x256x256_4x16x256x64_fp32 import Model as Matmul4x16x256x2564x16x256x64Fp32
 from matmul_4x16x256x64_4x16x64x256_fp32 import Model as Matmul4x16x256x644x16x64x256Fp32
-from mul_256x64_fp32_va829c3 import Model as Mul256x64Fp32Va829c3
-from mul_256x64_fp32_vcaaa22 import Model as Mul256x64Fp32Vcaaa22
+from mul_256x64_fp32_v29c32e import Model as Mul256x64Fp32V29c32e
+from mul_256x64_fp32_v2fc076 import Model as Mul256x64Fp32V2fc076
+from mul_256x64_fp32_v8fbb8a import Model as Mul256x64Fp32V8fbb8a
+from mul_256x64_fp32_v97cf9c import Model as Mul256x64Fp32V97cf9c
 from mul_fp32 import Model as MulFp32
 from rms_norm_1024_fp32 import Model as RmsNorm1024Fp32
 from silu_fp32 import Model as SiluFp32
@@ -44,10 +46,10 @@ class ComposedModel(nn.Module):
         self.attention_wq = Linear1024x1024Fp32()
         self.attention_wk = Linear1024x256Fp32()
         self.attention_wv = Linear1024x256Fp32()
-        self.mul = Mul256x64Fp32Va829c3()
-        self.mul_1 = Mul256x64Fp32Vcaaa22()
-        self.mul_2 = Mul256x64Fp32Va829c3()
-        self.mul_3 = Mul256x64Fp32Vcaaa22()
+        self.mul = Mul256x64Fp32V8fbb8a()
+        self.mul_1 = Mul256x64Fp32V2fc076()
+        self.mul_2 = Mul256x64Fp32V97cf9c()
+        self.mul_3 = Mul256x64Fp32V29c32e()
         self.matmul = Matmul4x16x256x644x16x64x256Fp32()
         self.add = Add256x256Fp32()
         self.softmax = Softmax4x16x256x256Fp32()

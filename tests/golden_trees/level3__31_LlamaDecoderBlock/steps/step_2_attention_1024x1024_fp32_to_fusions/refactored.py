@@ -12,8 +12,10 @@ from linear_1024x1024_fp32 import Model as Linear1024x1024Fp32
 from linear_1024x256_fp32 import Model as Linear1024x256Fp32
 from matmul_4x16x256x256_4x16x256x64_fp32 import Model as Matmul4x16x256x2564x16x256x64Fp32
 from matmul_add_256x256_fp32 import Model as MatmulAdd256x256Fp32
-from mul_256x64_fp32_va829c3 import Model as Mul256x64Fp32Va829c3
-from mul_256x64_fp32_vcaaa22 import Model as Mul256x64Fp32Vcaaa22
+from mul_256x64_fp32_v29c32e import Model as Mul256x64Fp32V29c32e
+from mul_256x64_fp32_v2fc076 import Model as Mul256x64Fp32V2fc076
+from mul_256x64_fp32_v8fbb8a import Model as Mul256x64Fp32V8fbb8a
+from mul_256x64_fp32_v97cf9c import Model as Mul256x64Fp32V97cf9c
 from softmax_4x16x256x256_fp32 import Model as Softmax4x16x256x256Fp32
 
 
@@ -23,10 +25,10 @@ class RefactoredModel(nn.Module):
         self.wq = Linear1024x1024Fp32()
         self.wk = Linear1024x256Fp32()
         self.wv = Linear1024x256Fp32()
-        self.mul = Mul256x64Fp32Va829c3()
-        self.mul_1 = Mul256x64Fp32Vcaaa22()
-        self.mul_2 = Mul256x64Fp32Va829c3()
-        self.mul_3 = Mul256x64Fp32Vcaaa22()
+        self.mul = Mul256x64Fp32V8fbb8a()
+        self.mul_1 = Mul256x64Fp32V2fc076()
+        self.mul_2 = Mul256x64Fp32V97cf9c()
+        self.mul_3 = Mul256x64Fp32V29c32e()
         self.matmul_add = MatmulAdd256x256Fp32()
         self.softmax = Softmax4x16x256x256Fp32()
         self.matmul = Matmul4x16x256x2564x16x256x64Fp32()

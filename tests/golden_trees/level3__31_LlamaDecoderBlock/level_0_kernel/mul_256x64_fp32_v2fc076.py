@@ -1,10 +1,10 @@
 """
-Component: mul_256x64_fp32_vcaaa22
+Component: mul_256x64_fp32_v2fc076
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
 Parent: attention_1024x1024_fp32
 Children: []
-Instances: 2
+Instances: 1
 
 Operations: ['mul']
 

@@ -1,18 +1,18 @@
 """
-Component: mul_256x64_fp32_va829c3
+Component: mul_256x64_fp32_v97cf9c
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
 Parent: attention_1024x1024_fp32
 Children: []
-Instances: 2
+Instances: 1
 
 Operations: ['mul']
 
 Input Shapes:
-  - x: [4, 16, 256, 64] dtype=torch.float32
+  - x: [4, 4, 256, 64] dtype=torch.float32
 
 Output Shapes:
-  - output: [4, 16, 256, 64] dtype=torch.float32
+  - output: [4, 4, 256, 64] dtype=torch.float32
 
 Weight Shapes:
   - cos_cached: [256, 64] dtype=torch.float32
@@ -35,7 +35,7 @@ class Model(nn.Module):
 
 
 def get_inputs():
-    return [torch.randn((4, 16, 256, 64), dtype=torch.float32)]
+    return [torch.randn((4, 4, 256, 64), dtype=torch.float32)]
 
 
 def get_init_inputs():
@@ -43,7 +43,7 @@ def get_init_inputs():
 
 
 def get_expected_output_shape():
-    return [(4, 16, 256, 64)]
+    return [(4, 4, 256, 64)]
 
 
 # Masking with -inf (attention masks) makes infinities a correct output.
