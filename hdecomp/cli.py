@@ -7,6 +7,7 @@ Every command turns an `HdecompError` into one line on stderr and its exit code
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 import threading
@@ -56,6 +57,13 @@ def _report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def main(debug: bool) -> None:
     """hdecomp: PyTorch model -> verified hierarchy of standalone unit tests."""
     _State.debug = debug
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        # torch cannot even load from a deleted directory (it aborts with an MKL error)
+        click.echo("error: the current directory no longer exists (deleted or replaced) "
+                   "(`cd` to it again, or to another directory)", err=True)
+        sys.exit(2)
     # A kill (SIGTERM) unwinds like Ctrl-C, so half-built output is removed, never left mixed.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)

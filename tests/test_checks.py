@@ -46,10 +46,12 @@ def cli(*args: str) -> tuple[int, str]:
 
 
 def snapshot(out: Path) -> dict[str, bytes]:
-    """Every file that verify must never modify: components, steps' sources, composition test."""
+    """Every file that verify must never modify: components, steps' sources, composition test
+    (decomposition_log.json gets verify's entry)."""
     files = {}
     for path in sorted(out.rglob("*")):
-        if path.is_file() and path.name not in ("verification_result.json", "coverage_report.json") \
+        if path.is_file() and path.name not in ("verification_result.json", "coverage_report.json",
+                                                "decomposition_log.json") \
                 and path.parent.name != "verification" or path.name == "composition_test.py":
             files[str(path.relative_to(out))] = path.read_bytes()
     return files
@@ -62,6 +64,8 @@ def test_verify_clean_draft(mlp: Path) -> None:
     assert code == 0, out
     assert f"PASS: {mlp}" in out
     assert snapshot(mlp) == before
+    entries = json.loads((mlp / "decomposition_log.json").read_text())["entries"]
+    assert entries[-1]["command"] == "verify" and entries[-1]["verdict"] == "PASSED"
     summary = json.loads((mlp / "verification/step_verification_summary.json").read_text())
     # lower and verify write the summary with one writer: the same keys, the tree's own path.
     assert set(summary) == set(lowered) and set(summary["steps"][0]) == set(lowered["steps"][0])

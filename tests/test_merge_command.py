@@ -7,6 +7,7 @@ softmax and bmm as three kernels of one step) is shared by the module; each test
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -169,3 +170,27 @@ def test_plan_region_refuses_reassigned_names() -> None:
                        "        y = self.k2(x)\n        return y\n")
     with pytest.raises(UserInputError, match="assigned twice"):
         plan_region(forward, ["k1", "k2"], "refactored.py")
+
+
+def test_a_shell_inside_the_tree_survives_an_edit(tree_copy: Path) -> None:
+    """The prompts have the agent work inside the tree: after an edit that changes files, the
+    same working directory still is the tree (the edit keeps its folders)."""
+    step = tree_copy / "steps" / "step_1_tiny_mha_to_fusions"
+    proc = hdecomp("merge", ".", *ATTENTION, "--as", "attention_core_fp32", cwd=tree_copy)
+    assert proc.returncode == 0, proc.stderr
+    proc = hdecomp("sync", ".", cwd=tree_copy)  # the same cwd, after the edit
+    assert proc.returncode == 0 and "nothing to change" in proc.stdout, proc.stdout + proc.stderr
+    assert (step / "refactored.py").is_file()  # a folder that persists is the same folder
+
+
+def test_a_deleted_working_directory_is_one_line_exit_2(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", "import os, subprocess, sys; os.chdir(sys.argv[1]); "
+                             "os.rmdir(sys.argv[1]); sys.exit(subprocess.call([sys.executable, '-m', "
+                             "'hdecomp', 'verify', sys.argv[2]]))", str(gone), str(tmp_path)],
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert err.strip().splitlines() == [err.strip()] and "current directory no longer exists" in err

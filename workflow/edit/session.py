@@ -1,8 +1,9 @@
 """A staged copy of a decomposition that is swapped in only when an edit succeeds.
 
-An edit works on a full copy beside the target (`.NAME.edit-XXXX`); `commit()` renames the
-target away, the copy into place, and only then deletes the old tree. A refused edit (any
-exception) removes the copy, so the user's directory is never left half-written.
+An edit works on a full copy beside the target (`.NAME.edit-XXXX`); `commit()` moves its files
+into the target only once the whole edit has succeeded, keeping the target's folders (a shell
+inside them keeps working). A refused edit (any exception) removes the copy, so the user's
+directory is never changed by it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,28 @@ from typing import Any
 from hdecomp_ir.errors import UserInputError
 from hdecomp_ir.spec import TREE_JSON
 from workflow.layout import is_decomposition, load_tree
+
+
+def _apply(staged: Path, target: Path) -> None:
+    """Make `target` hold what `staged` holds: files replaced one by one (os.replace, so a
+    reader sees the old file or the new one), entries gone from `staged` removed, folders kept."""
+    for entry in sorted(target.iterdir()):
+        if not (staged / entry.name).exists() and not (staged / entry.name).is_symlink():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    for entry in sorted(staged.iterdir()):
+        dest = target / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+                dest.unlink()
+            dest.mkdir(exist_ok=True)
+            _apply(entry, dest)
+        else:
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            os.replace(entry, dest)
 
 
 class EditSession:
@@ -57,14 +80,12 @@ class EditSession:
         self.changes.append(line)
 
     def commit(self) -> None:
-        """Swap the staged copy into place; the old tree is deleted only afterwards."""
-        resolved = self.target.resolve()
-        backup = Path(tempfile.mkdtemp(prefix=f".{resolved.name}.old-", dir=resolved.parent))
-        os.rmdir(backup)
-        os.rename(resolved, backup)
-        os.rename(self.path, resolved)
+        """Move the staged copy's files into the target, folder by folder. Folders that exist in
+        both stay the same folders, so a shell whose working directory is inside the tree
+        (where the prompts have the agent work) still sees it afterwards."""
+        _apply(self.path, self.target.resolve())
         self._committed = True
-        shutil.rmtree(backup, ignore_errors=True)
+        shutil.rmtree(self.path, ignore_errors=True)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
