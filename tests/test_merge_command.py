@@ -194,3 +194,52 @@ def test_a_deleted_working_directory_is_one_line_exit_2(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2, err
     assert err.strip().splitlines() == [err.strip()] and "current directory no longer exists" in err
+
+
+def test_merge_kernels_with_buffer_sidecars_in_a_llama_block(tmp_path: Path) -> None:
+    """Two RoPE multiplies each ship a .buffers.pt (cos, sin): the fusion gets one sidecar with
+    both; softmax and ·V sit in a step whose buffers are real tensors, and the shapes still come
+    from the meta run (sidecars are loaded onto meta)."""
+    import torch
+
+    out = tmp_path / "llama"
+    model = Path(__file__).resolve().parents[1] / "data" / "level3" / "31_LlamaDecoderBlock.py"
+    assert hdecomp("lower", str(model), "-o", str(out), "--no-verify", "--quiet").returncode == 0
+    proc = hdecomp("merge", str(out), "root.attention.mul", "root.attention.mul_1", "--as",
+                   "rotary_embedding_64_fp32")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    buffers = torch.load(out / "level_1_fusion" / "rotary_embedding_64_fp32.buffers.pt",
+                         weights_only=True)
+    assert sorted(buffers) == ["cos_cached", "sin_cached"]
+    proc = hdecomp("merge", str(out), "root.attention.softmax", "root.attention.matmul", "--as",
+                   "softmax_v_fp32")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    verify = hdecomp("verify", str(out), "--quiet", "--no-coverage")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+    # A hand edit of a parent, then sync: the step whose result no longer matches is named.
+    parent = out / "steps" / "step_2_attention_1024x1024_fp32_to_fusions" / "refactored.py"
+    parent.write_text(parent.read_text() + "\n")
+    proc = hdecomp("sync", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "stale: steps/step_2_attention_1024x1024_fp32_to_fusions" in proc.stdout
+
+
+def test_sync_takes_changed_header_shapes_into_the_tree(tree_copy: Path) -> None:
+    """A component whose header shapes changed (an agent rewrote it) has those shapes in the
+    tree after sync; unchanged ones keep the tree's own value names."""
+    kernel = tree_copy / "level_0_kernel" / "softmax_4x6x6_fp32.py"
+    kernel.write_text(kernel.read_text().replace("  - output: [4, 6, 6]", "  - output: [4, 6, 7]"))
+    assert hdecomp("sync", str(tree_copy)).returncode == 0
+    nodes = json.loads((tree_copy / "decomposition_tree.json").read_text())["nodes"]
+    assert list(nodes["root.softmax"]["output_shapes"].values()) == [[4, 6, 7]]
+    assert list(nodes["root.softmax"]["input_shapes"]) == ["bmm"]  # the parent's value name
+
+
+def test_lower_over_an_edited_tree_names_the_edits(tree_copy: Path) -> None:
+    assert hdecomp("rename", str(tree_copy), "relu_fp32", "relu_act_fp32").returncode == 0
+    before = _files(tree_copy)
+    proc = hdecomp("lower", str(MODELS / "tiny_mha.py"), "-o", str(tree_copy))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "holds 1 edit(s)" in proc.stderr, proc.stderr
+    assert _files(tree_copy) == before

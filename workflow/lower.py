@@ -163,6 +163,14 @@ def lower_model(opts: LowerOptions, echo: Echo = print) -> bool:
     model_file = Path(opts.model_file)
     out_dir = Path(opts.output_dir) if opts.output_dir else default_output_dir(model_file)
     if out_dir.exists() and not opts.force:
+        from workflow.edit.log import read_entries
+
+        edits = [e for e in read_entries(out_dir) if e.get("command") in ("rename", "merge", "sync")]
+        if edits:
+            raise UserInputError(f"output directory already exists and holds {len(edits)} edit(s) "
+                                 "made since it was lowered (decomposition_log.json)",
+                                 where=str(out_dir), fix="-o another directory; --force would "
+                                 "replace the edited tree")
         raise UserInputError("output directory already exists", where=str(out_dir),
                              fix="pass --force to replace it, or -o another directory")
     ir = build_ir(model_file, opts.class_name, verify_each=True, timeout=opts.timeout,

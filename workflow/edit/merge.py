@@ -549,6 +549,32 @@ def _fallback_shapes(fusion: Fusion, root: Path, files: dict[str, str]) -> dict[
     return {"inputs": [ins[n] for n in region.inputs], "outputs": [outs[n] for n in region.outputs]}
 
 
+def _joined_sidecars(paths: list[Path], where: str) -> bytes | None:
+    """One sidecar for the fusion: the kernels' buffers by name (every kernel file loads its
+    sidecar into the same module-level dict, so the copied classes read the union). Two kernels
+    shipping different values under one name cannot share it."""
+    if not paths:
+        return None
+    if len(paths) == 1:
+        return sidecar(paths[0]).read_bytes()
+    import io
+
+    import torch
+
+    joined: dict[str, Any] = {}
+    for path in paths:
+        tensors = torch.load(sidecar(path), weights_only=True)
+        for name, value in tensors.items():
+            if name in joined and not (joined[name].shape == value.shape and
+                                       torch.equal(joined[name], value)):
+                raise _bad(f"two kernels ship different buffers named {name!r}", where,
+                           "merge kernels whose .buffers.pt files do not clash")
+            joined[name] = value
+    out = io.BytesIO()
+    torch.save(dict(sorted(joined.items())), out)
+    return out.getvalue()
+
+
 def merge_children(out_dir: Path, members: list[str], name: str) -> list[str]:
     """Group kernels `members` of one step into the new fusion `name`; returns change lines."""
     with EditSession(out_dir) as session:
@@ -588,9 +614,8 @@ def merge_children(out_dir: Path, members: list[str], name: str) -> list[str]:
         order = sorted(attrs, key=lambda a: region.calls[a])
         kernels = {children[a]: kernel_parts(root / files[children[a]], children[a],
                                              files[children[a]]) for a in order}
-        if sum(k.has_sidecar for k in kernels.values()) > 1:
-            raise _bad("more than one of these kernels ships a .buffers.pt sidecar", where,
-                       "merge at most one kernel that loads buffers")
+        buffers = _joined_sidecars([root / files[s] for s, k in kernels.items() if k.has_sidecar],
+                                   where)
         used = {a for a, _ in ref.children()} - set(attrs)
         fusion = Fusion(name=name, attr=unique(attr_base(name), used), parent=parent["name"],
                         source=header_fields((root / parent["path"]).read_text()).get("Source", ""),
@@ -602,9 +627,8 @@ def merge_children(out_dir: Path, members: list[str], name: str) -> list[str]:
         fusion.shapes = _fallback_shapes(fusion, root, files)
         stub = step_dir / "children" / f"{name}.py"
         stub.write_text(fusion.component_source(draft=True))
-        for stem, parts in kernels.items():
-            if parts.has_sidecar:
-                sidecar(stub).write_bytes(sidecar(root / files[stem]).read_bytes())
+        if buffers is not None:
+            sidecar(stub).write_bytes(buffers)
         (step_dir / REFACTORED_FILE).write_text(_rewrite_parent(ref.module, fusion).code)
         probed = probe(step_dir / REFACTORED_FILE, fusion.attr)
         if probed is not None:
@@ -614,9 +638,8 @@ def merge_children(out_dir: Path, members: list[str], name: str) -> list[str]:
                        "meta device and the kernels' headers do not name them", where,
                        "choose children whose inputs are their own arguments")
         fusion_path.write_text(fusion.component_source())
-        for stem, parts in kernels.items():
-            if parts.has_sidecar:
-                sidecar(fusion_path).write_bytes(sidecar(root / files[stem]).read_bytes())
+        if buffers is not None:
+            sidecar(fusion_path).write_bytes(buffers)
         session.note(f"added: {fusion_rel} ({', '.join(f'self.{a}' for a, _ in fusion.members)} "
                      f"of {parent['name']})")
         session.note(f"rewritten: {ref_where} (self.{fusion.attr} = {class_alias(name)}())")

@@ -50,6 +50,14 @@ def _run(refactored: Path, attr: str) -> dict[str, Any]:
         seen.setdefault("inputs", [describe(a) for a in args])
         seen.setdefault("outputs", [describe(o) for o in _flat(output)])
 
+    real_load = torch.load
+
+    def load_on_meta(*args: Any, **kwargs: Any) -> Any:
+        # a sidecar of real buffers (rotary tables, masks) would mix devices with the meta run
+        kwargs["map_location"] = "meta"
+        return real_load(*args, **kwargs)
+
+    torch.load = load_on_meta  # type: ignore[assignment]
     with torch.device("meta"), torch.no_grad():
         spec.loader.exec_module(module)
         model = module.RefactoredModel(*module.get_init_inputs())
@@ -61,8 +69,8 @@ def _run(refactored: Path, attr: str) -> dict[str, Any]:
 
 
 def probe(refactored: Path, attr: str) -> dict[str, Any] | None:
-    """{inputs, outputs} of child `attr` in one meta run of `refactored`; None when the step
-    does not run on meta (data-dependent shapes, a sidecar of real tensors)."""
+    """{inputs, outputs} of child `attr` in one meta run of `refactored` (sidecars loaded onto
+    meta too); None when the step does not run on meta (data-dependent shapes)."""
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)

@@ -60,15 +60,19 @@ def rebuild_tree(out_dir: Path, old_tree: dict[str, Any]) -> dict[str, Any]:
         old = old_nodes.get(nid) if isinstance(old_nodes.get(nid), dict) else None
         ins, in_dt = header_shapes(text, "Input Shapes")
         outs, out_dt = header_shapes(text, "Output Shapes")
+        # The tree names inputs by the parent's values, the header by forward()'s parameters:
+        # an existing node keeps its own names while its shapes are the header's.
+        keep_in = _same_shapes((old or {}).get("input_shapes"), ins)
+        keep_out = _same_shapes((old or {}).get("output_shapes"), outs)
         node: dict[str, Any] = {"id": nid, "name": stem,
                                 "level": level_of(path) or (old or {}).get("level", "kernel"),
                                 "path": path, "instance_count": 1, "children": [],
-                                # the tree names inputs by the parent's values, the header by
-                                # forward()'s parameters: an existing node keeps its own
-                                "input_shapes": (old or {}).get("input_shapes") or ins,
-                                "output_shapes": (old or {}).get("output_shapes") or outs,
-                                "input_dtypes": (old or {}).get("input_dtypes") or in_dt,
-                                "output_dtypes": (old or {}).get("output_dtypes") or out_dt}
+                                "input_shapes": old["input_shapes"] if keep_in else ins,
+                                "output_shapes": old["output_shapes"] if keep_out else outs,
+                                "input_dtypes": old.get("input_dtypes") or in_dt if keep_in
+                                else in_dt,
+                                "output_dtypes": old.get("output_dtypes") or out_dt if keep_out
+                                else out_dt}
         if old and old.get("module_path") and old.get("path") == path:
             node["module_path"] = old["module_path"]
         nodes[nid] = node
@@ -111,6 +115,14 @@ def rebuild_tree(out_dir: Path, old_tree: dict[str, Any]) -> dict[str, Any]:
     meta["unique_kernels"] = len({n["path"] for n in nodes.values() if n["level"] == "kernel"})
     meta["unique_components"] = len(counts)
     return {"metadata": meta, "nodes": nodes, "data_flow": flow}
+
+
+def _same_shapes(old: Any, header: dict[str, list[int]]) -> bool:
+    """Does the tree's record hold the header's shapes, in order (names aside)? A header
+    without shapes (hand-made) leaves the tree's record as it is."""
+    if not isinstance(old, dict) or not old:
+        return False
+    return not header or [list(v) for v in old.values()] == [list(v) for v in header.values()]
 
 
 def _flow(nid: str, ref: Any, child_of_attr: dict[str, str],
@@ -241,8 +253,11 @@ def step_hashes(out_dir: Path) -> dict[str, dict[str, str]]:
 
 
 def sync_dir(out_dir: Path) -> list[str]:
-    """`hdecomp sync`: rebuild and refresh; returns the change lines (empty: nothing to do)."""
+    """`hdecomp sync`: rebuild and refresh; returns the change lines (empty: nothing to do),
+    then one `stale:` line per step whose verification result no longer matches its files
+    (hand edits made before sync count too)."""
     from workflow.edit.log import append_entry
+    from workflow.verify_tree import freshness
 
     with EditSession(out_dir) as session:
         old_tree = session.tree()
@@ -250,4 +265,11 @@ def sync_dir(out_dir: Path) -> list[str]:
         if session.changes:
             append_entry(session.path, "sync", {"dir": str(out_dir)}, session.changes)
             session.commit()
-        return session.changes
+        changes = list(session.changes)
+    named = {line.split()[1] for line in changes if line.startswith("stale: ")}
+    for step in step_dirs(Path(out_dir)):
+        result, why = freshness(step)
+        if result is not None and why.startswith("STALE") and f"{STEPS_DIR}/{step.name}" not in named:
+            changes.append(f"stale: {STEPS_DIR}/{step.name} (changed since it was verified; "
+                           "`hdecomp verify` re-runs it)")
+    return changes
