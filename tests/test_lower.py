@@ -97,7 +97,7 @@ def _without_timestamps(path: Path) -> bytes:
 
         def strip(o: object) -> object:
             if isinstance(o, dict):
-                return {k: strip(v) for k, v in o.items() if k != "timestamp"}
+                return {k: strip(v) for k, v in o.items() if k not in ("timestamp", "time")}
             if isinstance(o, list):
                 return [strip(v) for v in o]
             return o
