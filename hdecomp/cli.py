@@ -337,8 +337,12 @@ def sync_cmd(decomp_dir: Path) -> None:
     changes = sync_dir(decomp_dir)
     for line in changes:
         click.echo(line)
-    click.echo(f"sync: {len(changes)} change(s) in {decomp_dir}" if changes
-               else f"sync: nothing to change in {decomp_dir}")
+    # a stale notice reports a step that needs verify, not something sync changed
+    edits = [line for line in changes if not line.startswith("stale: ")]
+    stale = len(changes) - len(edits)
+    tail = f"; {stale} step(s) stale" if stale else ""
+    click.echo(f"sync: {len(edits)} change(s) in {decomp_dir}{tail}" if edits
+               else f"sync: nothing to change in {decomp_dir}{tail}")
 
 
 # -- the agent workflow (hdecomp_ir/prompt.py, prompts/) -----------------------------------------

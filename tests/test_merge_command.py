@@ -179,7 +179,10 @@ def test_a_shell_inside_the_tree_survives_an_edit(tree_copy: Path) -> None:
     proc = hdecomp("merge", ".", *ATTENTION, "--as", "attention_core_fp32", cwd=tree_copy)
     assert proc.returncode == 0, proc.stderr
     proc = hdecomp("sync", ".", cwd=tree_copy)  # the same cwd, after the edit
-    assert proc.returncode == 0 and "nothing to change" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # merge wrote every file sync would; what is left is the verdict the edit made stale
+    assert proc.stdout.splitlines()[-1] == "sync: nothing to change in .; 1 step(s) stale", proc.stdout
+    assert "stale: steps/step_1_tiny_mha_to_fusions" in proc.stdout
     assert (step / "refactored.py").is_file()  # a folder that persists is the same folder
 
 
