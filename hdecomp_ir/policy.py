@@ -75,7 +75,7 @@ PLUMBING_NAMES = frozenset({
     "lift_fresh", "_unsafe_view", "expand_copy", "view_copy", "identity", "type",
     "float", "half", "bfloat16", "double", "int", "long", "bool", "numpy_T", "mT", "mH",
     "adjoint", "matrix_H", "_unsafe_view", "unsafe_split", "unsafe_chunk", "_reshape_alias",
-    "eye", "linspace", "tril_indices", "triu_indices",
+    "eye", "linspace", "tril_indices", "triu_indices", "broadcast_tensors", "broadcast_to",
 })
 
 # The ops of `OpKind.ARITH`; whether one is plumbing or compute is `arith_is_compute`'s call.
@@ -433,6 +433,9 @@ def _any(*sets: str) -> tuple[frozenset[str], ...]:
 _NORM_ARITH = "mul mul@w add add@w sub sub@w div div@w neg reciprocal clamp clamp_min pow square"
 # (a loss's target or class weights may be a weight or buffer of the kernel: `@w` variants)
 SEMANTIC_FUNCTIONS: tuple[SemanticFunction, ...] = (
+    # F.normalize: x / max(||x||, eps), no learned scale (one with a scale is scale_norm)
+    SemanticFunction("l2_normalize", _any("norm", "linalg_vector_norm", "normalize"),
+                     _ops("norm linalg_vector_norm normalize div clamp clamp_min reciprocal mul"), 4),
     SemanticFunction("scale_norm", _any("norm", "linalg_vector_norm", "normalize"),
                      _ops("norm linalg_vector_norm normalize mul mul@w div clamp clamp_min "
                           "reciprocal add"), 5),
@@ -465,9 +468,10 @@ SEMANTIC_FUNCTIONS: tuple[SemanticFunction, ...] = (
     SemanticFunction("hinge_loss", _any("clamp mean", "clamp_min mean", "relu mean",
                                         "clamp sum", "clamp_min sum", "relu sum"),
                      _ops("mul mul@w sub clamp clamp_min relu mean sum"), 4),
+    # F.kl_div takes log-probabilities: the log before it is part of the loss
     SemanticFunction("kl_div", _any("log sum", "log mean", "xlogy sum", "xlogy mean",
-                                    "log_softmax sum", "log_softmax mean"),
-                     _ops("log log_softmax softmax exp xlogy sub mul mul@w sum mean div"), 7),
+                                    "log_softmax sum", "log_softmax mean", "kl_div"),
+                     _ops("log log_softmax softmax exp xlogy sub mul mul@w sum mean div kl_div"), 7),
     SemanticFunction("cross_entropy", _any("log_softmax mean", "log_softmax sum",
                                            "logsumexp mean", "exp sum log mean"),
                      _ops("log_softmax logsumexp exp sum log sub mul mul@w mean amax max "

@@ -13,6 +13,9 @@ Rules:
   kernel when its ops compute one function of the policy's table (`semantic_function`: the
   ops it may use and its op budget), the rule the verifier applies to the kernel file, which
   it judges by its ops alone. Otherwise it is split op by op.
+- A model without submodules whose whole forward computes one function of that table (an
+  RMSNorm or a hinge loss written inline, F.normalize) is one kernel: KernelBench's level 1 is
+  one op per problem, and the model class is that op.
 - Any other compute op is a kernel of its own.
 - `getitem` nodes that unpack a kernel's multi-output op belong to that kernel.
 """
@@ -25,7 +28,7 @@ from torch.utils import _pytree as pytree
 
 from hdecomp_ir.ir import IR, Component
 from hdecomp_ir.policy import counts_as_op, is_anchor, is_builtin_leaf, is_semantic_class_name, \
-    is_semantic_module, op_token, semantic_is_one_op
+    is_semantic_module, op_token, semantic_function, semantic_is_one_op
 from hdecomp_ir.spec import Level
 
 # Containers are structure, not computation.
@@ -56,15 +59,39 @@ def _module_call(ir: IR, node: fx.Node) -> tuple[Call, bool] | None:
     return None
 
 
+# The group key of a root that is one kernel: no module call has it.
+_ROOT_KEY = "model:"
+
+
+def _root_call(ir: IR) -> tuple[Call, str] | None:
+    """The root model as one kernel call and the function it computes, when it has no
+    submodules and its several ops compute one function (`semantic_function` over all its ops;
+    a single op is a kernel by the per-op rule already)."""
+    model = ir.traced.model
+    if model is None or any(True for _ in model.children()):
+        return None
+    tokens, anchors = _logical_ops(ir, None)
+    function = semantic_function(tokens, anchors) if len(tokens) > 1 else None
+    if function is None:
+        return None
+    cls = type(model)
+    return (_ROOT_KEY, "", f"{cls.__module__}.{cls.__qualname__}"), function
+
+
 def _within_budget(ir: IR, key: str) -> bool:
     """Whether a semantic module call counts as one op by the rule the verifier applies to the
-    kernel file made of it (`semantic_is_one_op` on its ops), counting its nodes the way the
-    verifier counts calls. Weight operands are counted whether parameter or buffer: where the two
-    differ this counts more, never fewer."""
+    kernel file made of it (`semantic_is_one_op` on its ops)."""
+    return semantic_is_one_op(*_logical_ops(ir, key))
+
+
+def _logical_ops(ir: IR, key: str | None) -> tuple[list[str], int]:
+    """The op tokens and anchor count of a module call (`key`; None: the whole model), counting
+    its nodes the way the verifier counts calls. Weight operands are counted whether parameter or
+    buffer: where the two differ this counts more, never fewer."""
     tokens: list[str] = []
     anchors = 0
     for node in ir.ops:
-        if key not in (node.meta.get("nn_module_stack") or {}):
+        if key is not None and key not in (node.meta.get("nn_module_stack") or {}):
             continue
         if node in ir.weight_derived and not is_anchor(ir.info(node)):
             continue  # values computed from weights alone are no op of their own, but a
@@ -79,12 +106,16 @@ def _within_budget(ir: IR, key: str) -> bool:
                         is_view=is_view):
             tokens.append(op_token(info.name, reads_weight=reads_weight))
             anchors += int(is_anchor(info))
-    return semantic_is_one_op(tokens, anchors)
+    return tokens, anchors
 
 
-def _semantic_call(ir: IR, node: fx.Node, budget: dict[str, bool]) -> Call | None:
-    """The module call a node's op belongs to as one kernel: a builtin leaf, or a semantic
-    module within the op budget (`budget` caches the verdict per call)."""
+def _semantic_call(ir: IR, node: fx.Node, budget: dict[str, bool],
+                   root: Call | None = None) -> Call | None:
+    """The module call a node's op belongs to as one kernel: the root when it is one kernel
+    (`root`), a builtin leaf, or a semantic module within the op budget (`budget` caches the
+    verdict per call)."""
+    if root is not None:
+        return root
     found = _module_call(ir, node)
     if found is None:
         return None
@@ -103,19 +134,21 @@ def form_kernels(ir: IR) -> IR:
     meta: dict[str, Call] = {}
     order: list[str] = []
     budget: dict[str, bool] = {}
+    found_root = _root_call(ir)
+    root, function = found_root if found_root is not None else (None, "")
     for i, node in enumerate(ir.ops):
         # A value computed from weights alone goes with the kernel that consumes it, even when
         # a builtin computed it: BERT's token-type embedding of a constant index buffer is a
         # weight of the add that uses it, and a kernel of its own would have no activation input.
         # A constant (positions, masks) is plumbing wherever it is built, inside a builtin too.
         call = None if node in ir.weight_derived or node in ir.constant_derived \
-            else _semantic_call(ir, node, budget)
+            else _semantic_call(ir, node, budget, root)
         if call is not None:
             key = call[0]
         elif node in ir.compute:
             key = f"op:{node.name}"
         elif node in ir.weight_derived:
-            key, call = _consumer_key(ir, node, budget)
+            key, call = _consumer_key(ir, node, budget, root)
             if key is None:
                 continue
         else:
@@ -137,7 +170,8 @@ def form_kernels(ir: IR) -> IR:
         end = _absorb_getitems(ir, start, end)
         if key in meta:
             _, path, qual = meta[key]
-            cls_name = qual.rsplit(".", 1)[-1]
+            # a root kernel is named by the function it computes, not by the class `Model`
+            cls_name = function if key == _ROOT_KEY else qual.rsplit(".", 1)[-1]
             origin = "kernel-module" if qual.startswith("torch.nn.") else "kernel-semantic"
             comp = Component(cid=f"k{len(kernels)}", level=Level.KERNEL, start=start, end=end,
                              label=cls_name, origin=origin, module_path=path, module_class=qual)
@@ -150,8 +184,8 @@ def form_kernels(ir: IR) -> IR:
     return ir
 
 
-def _consumer_key(ir: IR, node: fx.Node,
-                  budget: dict[str, bool]) -> tuple[str | None, Call | None]:
+def _consumer_key(ir: IR, node: fx.Node, budget: dict[str, bool],
+                  root: Call | None) -> tuple[str | None, Call | None]:
     """Group key of the kernel that consumes a weight-derived value (its first compute user),
     and that kernel's module call when it is one."""
     frontier = list(node.users)
@@ -165,7 +199,7 @@ def _consumer_key(ir: IR, node: fx.Node,
         if user in ir.weight_derived:
             frontier.extend(user.users)
             continue
-        call = _semantic_call(ir, user, budget)
+        call = _semantic_call(ir, user, budget, root)
         if call is not None:
             return call[0], call
         if user in ir.compute:

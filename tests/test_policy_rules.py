@@ -47,6 +47,8 @@ def test_semantic_module_is_a_custom_leaf_whatever_its_name() -> None:
     (["mean", "sub", "pow", "mean", "rsqrt", "mul", "mul@w", "add@w"], 0, "layer_norm"),
     (["var", "sub", "rsqrt", "mul", "mul@w", "add@w"], 0, "layer_norm"),
     (["mul@w", "norm", "clamp", "div"], 0, "scale_norm"),
+    (["linalg_vector_norm", "clamp_min", "div"], 0, "l2_normalize"),
+    (["log", "kl_div"], 0, "kl_div"),  # F.kl_div(torch.log(p), q): the log is the loss's
     (["erf", "mul"], 0, "gelu_erf"),
     (["pow", "add", "tanh", "mul"], 0, "gelu_tanh"),
     (["sigmoid", "mul"], 0, "quick_gelu"),

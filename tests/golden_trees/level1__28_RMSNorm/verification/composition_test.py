@@ -22,35 +22,22 @@ except ImportError as err:
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "level_0_kernel"))
-from div_fp32 import Model as DivFp32
-from mean_16x512x1024_fp32 import Model as Mean16x512x1024Fp32
-from mul_1024_fp32 import Model as Mul1024Fp32
-from mul_fp32 import Model as MulFp32
-from sqrt_fp32 import Model as SqrtFp32
+from rms_norm_1024_fp32 import Model as RmsNorm1024Fp32
 
 
 class ComposedModel(nn.Module):
     def __init__(self):
         super().__init__()
-        self.mul = MulFp32()
-        self.mean = Mean16x512x1024Fp32()
-        self.sqrt = SqrtFp32()
-        self.div = DivFp32()
-        self.mul_1 = Mul1024Fp32()
+        self.rms_norm = RmsNorm1024Fp32()
 
     def forward(self, x):
-        mul = self.mul(x)
-        mean = self.mean(mul)
-        add = mean + 1e-06
-        sqrt = self.sqrt(add)
-        div = self.div(x, sqrt)
-        mul_1 = self.mul_1(div)
-        return mul_1
+        mul = self.rms_norm(x)
+        return mul
 
 
-ORIGINAL = HERE.parent / "level_1_fusion/28_RMSNorm.py"
+ORIGINAL = HERE.parent / "model.py"
 WEIGHT_MAP = {
-    "weight": "mul_1.weight",
+    "weight": "rms_norm.weight",
 }
 RTOL = 0.0001
 ATOL = 1e-05

@@ -1,20 +1,21 @@
 """
-Component: mean_16x512x1024_fp32
+Component: rms_norm_1024_fp32
 Source: data/level1/28_RMSNorm.py
 Abstraction Level: kernel
-Parent: 28_RMSNorm
+Parent: root
 Children: []
 Instances: 1
 
-Operations: ['mean']
+Operations: ['mul', 'mean', 'sqrt', 'div', 'mul']
 
 Input Shapes:
   - x: [16, 512, 1024] dtype=torch.float32
 
 Output Shapes:
-  - output: [16, 512, 1] dtype=torch.float32
+  - output: [16, 512, 1024] dtype=torch.float32
 
 Weight Shapes:
+  - weight: [1024] dtype=torch.float32
 """
 
 import torch
@@ -25,10 +26,16 @@ import torch.nn.functional as F
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
+        self.weight = nn.Parameter(torch.randn((1024,), dtype=torch.float32))
 
     def forward(self, x):
-        mean = torch.mean(x, dim=[-1], keepdim=True)
-        return mean
+        mul = x * x
+        mean = torch.mean(mul, dim=[-1], keepdim=True)
+        add = mean + 1e-06
+        sqrt = torch.sqrt(add)
+        div = x / sqrt
+        mul_1 = div * self.weight
+        return mul_1
 
 
 def get_inputs():
@@ -40,7 +47,7 @@ def get_init_inputs():
 
 
 def get_expected_output_shape():
-    return [(16, 512, 1)]
+    return [(16, 512, 1024)]
 
 
 # Masking with -inf (attention masks) makes infinities a correct output.
