@@ -176,6 +176,9 @@ def review_decisions(ir: IR, *, paths: dict[str, str]) -> list[str]:
                              "boundaries, at most 15 kernels); a person may prefer other cuts.")
         elif c.origin == "fusion":
             decisions.append(f"{where}: fusion chosen by the anchor + elementwise-chain rule.")
+        elif c.origin == "kernel-pattern":
+            decisions.append(f"{where}: {len(ir.compute_nodes(c))} ops written inline compute "
+                             f"`{c.label}` (the semantic table, by their ops): one kernel.")
         elif c.origin == "kernel-semantic" and not c.module_path:
             decisions.append(f"{where}: the model's forward computes one function "
                              f"(`{c.label}`, by its ops) and is kept whole as one kernel.")

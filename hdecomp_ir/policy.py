@@ -420,6 +420,9 @@ class SemanticFunction:
     allowed: frozenset[str]
     max_ops: int
     anchors: int = 0  # anchor ops it may run (a Linear written as matmul + bias has one)
+    # activations it reads, for ops written inline (form_pattern_kernels): a norm or an
+    # activation reads one, so a residual add before it (two) stays outside it
+    inputs: int = 1
 
 
 def _ops(text: str) -> frozenset[str]:
@@ -450,32 +453,35 @@ SEMANTIC_FUNCTIONS: tuple[SemanticFunction, ...] = (
     SemanticFunction("gelu_erf", _any("erf"), _ops("erf mul add div"), 5),
     SemanticFunction("gelu_tanh", _any("tanh pow", "tanh mul"),
                      _ops("tanh pow mul add"), 8),
-    SemanticFunction("quick_gelu", _any("sigmoid mul"), _ops("sigmoid mul"), 2),
+    # quick GELU, x * sigmoid(1.702 x), has SiLU's ops (a scalar factor is no op): a module's
+    # class name tells them apart, ops written inline are named silu
     SemanticFunction("silu", _any("sigmoid mul"), _ops("sigmoid mul mul@w"), 3),
     SemanticFunction("mish", _any("softplus tanh", "exp log1p tanh", "exp log tanh"),
                      _ops("softplus tanh exp log log1p mul add"), 6),
     SemanticFunction("softmax", _any("exp sum"),
                      _ops("exp sum sub div amax max reciprocal mul"), 6),
-    SemanticFunction("log_softmax", _any("logsumexp", "exp sum log"),
+    # x - logsumexp(x): without the subtraction a logsumexp is a reduction of its own
+    SemanticFunction("log_softmax", _any("logsumexp sub", "exp sum log sub"),
                      _ops("exp sum log sub amax max logsumexp"), 7),
     # x * cos + rotate_half(x) * sin (the rotation's cat and neg are plumbing), or one complex
     # product; small on purpose: two products and a sum are all RoPE does
     SemanticFunction("rope", _any("mul add", "mul sub"),
-                     _ops("mul add sub neg cos sin view_as_complex view_as_real"), 4),
+                     _ops("mul add sub neg cos sin view_as_complex view_as_real"), 4, inputs=3),
     SemanticFunction("mse_loss", _any("sub pow mean", "sub square mean", "sub mul mean",
                                       "sub pow sum", "sub square sum"),
-                     _ops("sub sub@w pow square mul mean sum"), 4),
+                     _ops("sub sub@w pow square mul mean sum"), 4, inputs=2),
     SemanticFunction("hinge_loss", _any("clamp mean", "clamp_min mean", "relu mean",
                                         "clamp sum", "clamp_min sum", "relu sum"),
-                     _ops("mul mul@w sub clamp clamp_min relu mean sum"), 4),
+                     _ops("mul mul@w sub clamp clamp_min relu mean sum"), 4, inputs=2),
     # F.kl_div takes log-probabilities: the log before it is part of the loss
     SemanticFunction("kl_div", _any("log sum", "log mean", "xlogy sum", "xlogy mean",
                                     "log_softmax sum", "log_softmax mean", "kl_div"),
-                     _ops("log log_softmax softmax exp xlogy sub mul mul@w sum mean div kl_div"), 7),
+                     _ops("log log_softmax softmax exp xlogy sub mul mul@w sum mean div kl_div"),
+                     7, inputs=2),
     SemanticFunction("cross_entropy", _any("log_softmax mean", "log_softmax sum",
                                            "logsumexp mean", "exp sum log mean"),
                      _ops("log_softmax logsumexp exp sum log sub mul mul@w mean amax max "
-                          "nll_loss"), 7),
+                          "nll_loss"), 7, inputs=2),
     SemanticFunction("linear", _any("matmul", "mm", "bmm", "linear", "einsum"),
                      _ops("matmul mm bmm linear einsum add@w"), 2, anchors=1),
 )
@@ -504,11 +510,14 @@ def op_token(name: str, *, reads_weight: bool) -> str:
     return base + WEIGHT_SUFFIX if reads_weight and base in ARITH_NAMES else base
 
 
-def semantic_function(tokens: list[str] | tuple[str, ...], anchors: int) -> str | None:
+def semantic_function(tokens: list[str] | tuple[str, ...], anchors: int, *,
+                      strict: bool = False) -> str | None:
     """The named function a body of logical ops (`op_token`s) computes as one op, if any.
 
     One op is always one op. Otherwise the ops must all be `allowed` by one table entry, include
-    one of its `requires` sets, fit its budget and run at most its anchors.
+    one of its `requires` sets, fit its budget and run at most its anchors. `strict` (ops written
+    inline, which no class name vouches for): a required op must not be one on a weight, so a
+    learned scale before a sigmoid is no SiLU.
     """
     if len(tokens) == 1:
         return tokens[0].removesuffix(WEIGHT_SUFFIX)
@@ -518,7 +527,8 @@ def semantic_function(tokens: list[str] | tuple[str, ...], anchors: int) -> str 
     for fn in SEMANTIC_FUNCTIONS:
         if len(tokens) > fn.max_ops or anchors > fn.anchors or not have <= fn.allowed:
             continue
-        if any(req <= {t.removesuffix(WEIGHT_SUFFIX) for t in have} for req in fn.requires):
+        present = have if strict else {t.removesuffix(WEIGHT_SUFFIX) for t in have}
+        if any(req <= present for req in fn.requires):
             return fn.name
     return None
 
@@ -599,6 +609,11 @@ def is_semantic_module(qualname: str, *, has_submodules: bool) -> bool:
     which are builtins: `is_builtin_leaf`) without submodules. Whether it is one is read off
     its ops (`semantic_function`), never off its name."""
     return not has_submodules and not qualname.startswith("torch.")
+
+
+def function_inputs(name: str) -> int:
+    """How many activations the table's function `name` reads (1 for a single op's name)."""
+    return next((f.inputs for f in SEMANTIC_FUNCTIONS if f.name == name), 1)
 
 
 def semantic_is_one_op(tokens: list[str] | tuple[str, ...], anchors: int) -> bool:

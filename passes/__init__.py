@@ -14,6 +14,7 @@ from passes.assign_names import assign_names
 from passes.classify_levels import classify_levels
 from passes.dedup_workloads import dedup_workloads
 from passes.form_kernels import form_kernels
+from passes.form_pattern_kernels import form_pattern_kernels
 from passes.group_fusions import group_fusions
 from passes.group_layers import group_layers
 from passes.sink_weight_chains import sink_weight_chains
@@ -25,6 +26,8 @@ PIPELINE: list[tuple[str, Pass]] = [
     ("sink_weight_chains", sink_weight_chains),
     # Semantic kernels first: everything later groups kernels, never raw ops.
     ("form_kernels", form_kernels),
+    # Functions written inline (an RMSNorm in a block's forward) join the same way, by their ops.
+    ("form_pattern_kernels", form_pattern_kernels),
     # The root's level decides which grouping passes have work to do.
     ("classify_levels", classify_levels),
     # Layers come from the module hierarchy, so they are cut before fusions inside them.

@@ -85,14 +85,18 @@ def _within_budget(ir: IR, key: str) -> bool:
 
 
 def _logical_ops(ir: IR, key: str | None) -> tuple[list[str], int]:
-    """The op tokens and anchor count of a module call (`key`; None: the whole model), counting
-    its nodes the way the verifier counts calls. Weight operands are counted whether parameter or
-    buffer: where the two differ this counts more, never fewer."""
+    """The op tokens and anchor count of a module call (`key`; None: the whole model)."""
+    return logical_ops(ir, [n for n in ir.ops
+                            if key is None or key in (n.meta.get("nn_module_stack") or {})])
+
+
+def logical_ops(ir: IR, nodes: list[fx.Node]) -> tuple[list[str], int]:
+    """The op tokens (`op_token`) and anchor count of a run of nodes, counting them the way the
+    verifier counts calls in the kernel file made of them. Weight operands are counted whether
+    parameter or buffer: where the two differ this counts more, never fewer."""
     tokens: list[str] = []
     anchors = 0
-    for node in ir.ops:
-        if key is not None and key not in (node.meta.get("nn_module_stack") or {}):
-            continue
+    for node in nodes:
         if node in ir.weight_derived and not is_anchor(ir.info(node)):
             continue  # values computed from weights alone are no op of their own, but a
             # matmul between weights is (the verifier counts it: merged linear layers)

@@ -50,7 +50,7 @@ def _call_tree(ir: IR) -> _Call:
         ops = ir.ops[kernel.start:kernel.end + 1]
         stack = ir.module_stack(next((n for n in ops if n not in ir.weight_derived), ops[0]))
         # The kernel's own module (and anything deeper) is the kernel, not structure around it.
-        if kernel.origin != "kernel-op":
+        if kernel.origin not in ("kernel-op", "kernel-pattern"):
             while stack and stack[-1][1] != kernel.module_path:
                 stack.pop()
             if stack:

@@ -204,3 +204,27 @@ def test_inputs_of_log_and_rsqrt_of_a_mean_are_positive_and_away_from_zero(tmp_p
     code = [cst.Module([]).code_for_node(input_expr(ir, n)) for n in inputs]
     assert code[0] == code[1] == "torch.rand((4, 8), dtype=torch.float32) + 0.01", code
     assert code[2] == "torch.randn((4, 8), dtype=torch.float32)", code
+
+
+def test_drafts_with_weight_matmuls_of_builtins_pass(tmp_path: Path) -> None:
+    """The position-bias MLP (nn.Linear on a constant table) is the original's own weight
+    preparation: the scores' fusion holding its two matmuls between weights is within budget.
+    The verifier once missed them in builtins of the original and failed the draft."""
+    out = tmp_path / "pbs"
+    proc = lower("position_bias_scores", out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    fusion = next((out / "level_1_fusion").glob("matmul_*.py"))
+    assert "F.linear(self.coords" in fusion.read_text()
+
+
+def test_functions_written_inline_are_verified_kernels(tmp_path: Path) -> None:
+    """RMSNorm, GELU-tanh and a softmax written inline are one kernel each, named by the
+    function, and the draft passes the verifier."""
+    out = tmp_path / "inline"
+    model = Path(__file__).resolve().parent / "passes" / "models" / "inline_functions.py"
+    proc = subprocess.run([sys.executable, "-m", "hdecomp.cli", "lower", str(model), "-o", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    kernels = sorted(p.stem for p in (out / "level_0_kernel").glob("*.py"))
+    assert {"rms_norm_8_fp32", "gelu_tanh_fp32", "softmax_2x3x8_fp32"} <= set(kernels), kernels
+    assert not [k for k in kernels if k.startswith(("pow", "rsqrt", "tanh", "exp", "amax"))]

@@ -51,7 +51,7 @@ def test_semantic_module_is_a_custom_leaf_whatever_its_name() -> None:
     (["log", "kl_div"], 0, "kl_div"),  # F.kl_div(torch.log(p), q): the log is the loss's
     (["erf", "mul"], 0, "gelu_erf"),
     (["pow", "add", "tanh", "mul"], 0, "gelu_tanh"),
-    (["sigmoid", "mul"], 0, "quick_gelu"),
+    (["sigmoid", "mul"], 0, "silu"),
     (["exp", "sum", "div"], 0, "softmax"),
     (["mul", "mul", "add"], 0, "rope"),
     (["sub", "pow", "mean"], 0, "mse_loss"),

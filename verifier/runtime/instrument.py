@@ -61,6 +61,9 @@ class Frame:
     anchors: int = 0
     compute_seen: bool = False
     anchor_seen: bool = False
+    # a builtin's own matmuls between weights (nn.Linear on a constant table: SwinV2's
+    # position-bias MLP), recorded as `<op>@w` like any child's
+    weight_anchors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -130,6 +133,10 @@ class Scope:
                 parent.ops.append(frame.cls)
                 parent.tokens.append(frame.cls)
                 parent.anchors += int(frame.anchor_seen)
+            elif frame.weight_anchors and parent is not None:
+                parent.ops.extend(frame.weight_anchors)
+                parent.tokens.extend(frame.weight_anchors)
+                parent.anchors += len(frame.weight_anchors)
         elif frame.kind == SEMANTIC:
             if parent is not None:
                 function = semantic_function(frame.tokens, frame.anchors)
@@ -195,8 +202,10 @@ class Scope:
             # weights itself, LoRA's `w + b @ a`, makes it honest).
             # Only a matmul/conv-like anchor merges layers; a norm of a weight (weight_norm's
             # norm_except_dim) is preprocessing like the rest.
-            if frame.kind == BUILTIN or info is None or info.name not in ANCHOR_NAMES or \
-                    info.kind is not OpKind.COMPUTE:
+            if info is None or info.name not in ANCHOR_NAMES or info.kind is not OpKind.COMPUTE:
+                return
+            if frame.kind == BUILTIN:
+                frame.weight_anchors.append(info.name + WEIGHT_SUFFIX)
                 return
             frame.ops.append(info.name + WEIGHT_SUFFIX)
             frame.tokens.append(info.name + WEIGHT_SUFFIX)
