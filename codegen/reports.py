@@ -174,6 +174,9 @@ def review_decisions(ir: IR, *, paths: dict[str, str]) -> list[str]:
         if c.origin == "layer-chunk":
             decisions.append(f"{where}: layer cut from a run of loose ops by rule (pooling "
                              "boundaries, at most 15 kernels); a person may prefer other cuts.")
+        elif c.origin == "fusion-pattern":
+            decisions.append(f"{where}: fusion by the recognised `{c.label}` pattern "
+                             "(it overrides the one-anchor lattice rule).")
         elif c.origin == "fusion":
             decisions.append(f"{where}: fusion chosen by the anchor + elementwise-chain rule.")
         elif c.origin == "kernel-pattern":

@@ -76,7 +76,7 @@ class Component:
     start: int
     end: int
     label: str
-    origin: str                         # kernel-module, kernel-semantic, kernel-op, kernel-pattern, fusion, layer-module, layer-chunk, root
+    origin: str                         # kernel-module, kernel-semantic, kernel-op, kernel-pattern, fusion, fusion-pattern, layer-module, layer-chunk, root
     children: list["Component"] = field(default_factory=list)
     module_path: str | None = None      # the nn.Module this component is (or wraps), if any
     module_class: str | None = None

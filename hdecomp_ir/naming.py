@@ -357,7 +357,14 @@ def kernel_stem(ir: IR, kernel: Component) -> str:
 
 
 def _workload_signature(ir: IR, kernel: Component) -> str:
-    """The shape part of a kernel's name: its weight, else (matmuls, reductions) its inputs."""
+    """The shape part of a kernel's name: its weight, else (matmuls, reductions) its inputs.
+    A rotary embedding is named by its head size: its cos and sin tables are positions x head
+    size, and the positions are the sequence (which names omit)."""
+    if kernel.origin == "kernel-pattern" and kernel.label == "rotary_embedding":
+        shapes = [value_type(n) for n in ir.inputs(kernel)]
+        tensor = next((t for t in shapes if isinstance(t, TensorType) and t.shape), None)
+        if tensor is not None:
+            return str(tensor.shape[-1])
     sig = weight_signature(ir, kernel)
     if not sig:
         pats = [ir.info(n).pattern for n in ir.compute_nodes(kernel)]
@@ -400,12 +407,16 @@ def group_stem(ir: IR, comp: Component) -> str:
     (the first weighted kernel, else the first matmul or reduction, by input shapes)."""
     if comp.origin == "layer-module" and comp.module_class:
         base = snake_case(comp.module_class.rsplit(".", 1)[-1])
+    elif comp.origin == "fusion-pattern":
+        base = comp.label  # the pattern: attention, swiglu
     else:
         ops = list(dict.fromkeys(_chain_ops(ir, comp)))
         base = "_".join(ops[:4]) + ("_etc" if len(ops) > 4 else "")
     kernels = ir.kernels(comp)
     sig = next((s for k in kernels for s in [weight_signature(ir, k)] if s), "") or \
         next((s for k in kernels for s in [_workload_signature(ir, k)] if s), "")
+    if comp.origin == "fusion-pattern" and comp.label == "attention":
+        sig = _workload_signature(ir, kernels[0])  # the scores' q and k, not a mask buffer
     parts = [base, sig, _io_dtype(ir, comp)]
     return identifier("_".join(p for p in parts if p))
 

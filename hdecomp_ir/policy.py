@@ -465,8 +465,10 @@ SEMANTIC_FUNCTIONS: tuple[SemanticFunction, ...] = (
                      _ops("exp sum log sub amax max logsumexp"), 7),
     # x * cos + rotate_half(x) * sin (the rotation's cat and neg are plumbing), or one complex
     # product; small on purpose: two products and a sum are all RoPE does
-    SemanticFunction("rope", _any("mul add", "mul sub"),
-                     _ops("mul add sub neg cos sin view_as_complex view_as_real"), 4, inputs=3),
+    # (cos and sin are buffers of the kernel, or activations from a rotary module)
+    SemanticFunction("rotary_embedding", _any("mul add", "mul sub", "mul@w add", "mul@w sub"),
+                     _ops("mul mul@w add sub neg cos sin view_as_complex view_as_real"), 4,
+                     inputs=3),
     SemanticFunction("mse_loss", _any("sub pow mean", "sub square mean", "sub mul mean",
                                       "sub pow sum", "sub square sum"),
                      _ops("sub sub@w pow square mul mean sum"), 4, inputs=2),

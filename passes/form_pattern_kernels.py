@@ -16,14 +16,15 @@ Rules (the semantic table of hdecomp_ir.policy, by which the verifier judges the
   Required ops are matched strictly (`semantic_function(strict=True)`): a learned scale
   before a sigmoid is no SiLU.
 - The kernel starts earlier over plumbing that only feeds it (`0.5 * x` before GELU's pow),
-  never over an op that joins two activations.
+  never over an op that joins two activations, and ends later over plumbing that reads only
+  the run (the sum of RoPE's two products).
 - The longest run from the leftmost kernel wins; then the next kernel starts a run.
 """
 
 from __future__ import annotations
 
 from hdecomp_ir.ir import IR, Component
-from hdecomp_ir.policy import Pattern, SEMANTIC_MAX_OPS, function_inputs, is_anchor, \
+from hdecomp_ir.policy import OpKind, Pattern, SEMANTIC_MAX_OPS, function_inputs, is_anchor, \
     is_random_op, semantic_function
 from hdecomp_ir.spec import Level
 from passes.form_kernels import logical_ops
@@ -57,11 +58,31 @@ def _first_op(ir: IR, run: list[Component], floor: int) -> int:
     return start
 
 
-def run_function(ir: IR, run: list[Component], floor: int = 0) -> tuple[int, str] | None:
-    """Where the kernel a run of kernels makes starts and the function it computes, by the rules
-    above, if it is one (`floor`: the first op after the kernel before it)."""
-    span = Component(cid="probe", level=Level.KERNEL, start=_first_op(ir, run, floor),
-                     end=run[-1].end, label="", origin="kernel-pattern")
+def _last_op(ir: IR, start: int, end: int, ceiling: int) -> int:
+    """Where a run's kernel ends: its last kernel's end, or later over plumbing that reads only
+    the run (RoPE's `q * cos + rotate_half(q) * sin`: the sum of its two products), up to
+    `ceiling`."""
+    while end + 1 <= ceiling:
+        node = ir.ops[end + 1]
+        inside = set(ir.ops[start:end + 1])
+        operands = [a for a in node.all_input_nodes if not ir.is_weight(a)]
+        # arithmetic only: a view of the result (a transpose for the next matmul) stays outside
+        if node in ir.compute or ir.info(node).kind is not OpKind.ARITH or not operands or \
+                not all(a in inside for a in operands):
+            break
+        end += 1
+    return end
+
+
+def run_function(ir: IR, run: list[Component], floor: int = 0,
+                 ceiling: int | None = None) -> tuple[int, int, str] | None:
+    """Where the kernel a run of kernels makes starts and ends and the function it computes, by
+    the rules above, if it is one (`floor`: the first op after the kernel before it; `ceiling`:
+    the last op before the next kernel)."""
+    start = _first_op(ir, run, floor)
+    end = _last_op(ir, start, run[-1].end, run[-1].end if ceiling is None else ceiling)
+    span = Component(cid="probe", level=Level.KERNEL, start=start, end=end, label="",
+                     origin="kernel-pattern")
     tokens, anchors = logical_ops(ir, ir.region(span))
     if len(tokens) < 2:
         return None
@@ -70,12 +91,12 @@ def run_function(ir: IR, run: list[Component], floor: int = 0) -> tuple[int, str
         return None
     if len(ir.inputs(span)) > function_inputs(function) or len(ir.outputs(span)) != 1:
         return None
-    return span.start, function
+    return span.start, span.end, function
 
 
 def _two_functions(ir: IR, run: list[Component], floor: int) -> bool:
     """Whether a run is two functions one after the other (F.normalize twice is no norm)."""
-    return any(run_function(ir, run[:cut], floor) is not None and
+    return any(run_function(ir, run[:cut], floor, run[cut].start - 1) is not None and
                run_function(ir, run[cut:], run[cut - 1].end + 1) is not None
                for cut in range(2, len(run) - 1))
 
@@ -95,7 +116,8 @@ def form_pattern_kernels(ir: IR) -> IR:
                 j += 1
             floor = out[-1].end + 1 if out else 0
             for end in range(j - 1, i, -1):
-                joined = run_function(ir, kernels[i:end + 1], floor)
+                ceiling = kernels[end + 1].start - 1 if end + 1 < len(kernels) else len(ir.ops) - 1
+                joined = run_function(ir, kernels[i:end + 1], floor, ceiling)
                 if joined is not None and not _two_functions(ir, kernels[i:end + 1], floor):
                     found = end, *joined
                     break
@@ -103,10 +125,10 @@ def form_pattern_kernels(ir: IR) -> IR:
             out.append(kernels[i])
             i += 1
             continue
-        end, start, function = found
-        out.append(Component(cid="", level=Level.KERNEL, start=start,
-                             end=kernels[end].end, label=function, origin="kernel-pattern"))
-        i = end + 1
+        last, start, end, function = found
+        out.append(Component(cid="", level=Level.KERNEL, start=start, end=end, label=function,
+                             origin="kernel-pattern"))
+        i = last + 1
     for n, kernel in enumerate(out):
         kernel.cid = f"k{n}"
     ir.root.children = out

@@ -53,7 +53,8 @@ def test_semantic_module_is_a_custom_leaf_whatever_its_name() -> None:
     (["pow", "add", "tanh", "mul"], 0, "gelu_tanh"),
     (["sigmoid", "mul"], 0, "silu"),
     (["exp", "sum", "div"], 0, "softmax"),
-    (["mul", "mul", "add"], 0, "rope"),
+    (["mul", "mul", "add"], 0, "rotary_embedding"),
+    (["mul@w", "mul@w", "add"], 0, "rotary_embedding"),  # cos and sin buffers
     (["sub", "pow", "mean"], 0, "mse_loss"),
     (["matmul", "add@w"], 1, "linear"),
     (["relu"], 0, "relu"),

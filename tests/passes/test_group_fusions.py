@@ -47,3 +47,22 @@ def test_fusions_inside_layers_and_a_layer_one_fusion_would_span(update_golden: 
     # the model-level root is not a layer: its kernel children are never fused
     assert run.ir.root.children[0].is_kernel
     run.check_golden(update_golden)
+
+
+def test_attention_core_and_swiglu_are_recognised_patterns(update_golden: bool) -> None:
+    """The scaled, masked scores, their softmax and the values are one `attention` fusion;
+    silu(gate(h)) * up(h) is one `swiglu` fusion, though each holds two anchors."""
+    run = run_pass(PASS, "attention_swiglu")
+    ir = run.ir
+    found = [(c.level.label, c.label, c.origin) for c in ir.root.children]
+    assert found == [
+        ("kernel", "Linear", "kernel-module"), ("kernel", "Linear", "kernel-module"),
+        ("kernel", "Linear", "kernel-module"),
+        ("fusion", "attention", "fusion-pattern"),
+        ("kernel", "Linear", "kernel-module"),
+        ("fusion", "swiglu", "fusion-pattern"),
+        ("kernel", "Linear", "kernel-module"),
+    ], found
+    attention = ir.root.children[3]
+    assert [k.label for k in attention.children] == ["matmul", "add", "softmax", "matmul"]
+    run.check_golden(update_golden)

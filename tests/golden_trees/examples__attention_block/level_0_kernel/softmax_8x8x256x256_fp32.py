@@ -2,7 +2,7 @@
 Component: softmax_8x8x256x256_fp32
 Source: data/examples/attention_block.py
 Abstraction Level: kernel
-Parent: attention_block
+Parent: attention_8x8x256x64_8x8x64x256_fp32
 Children: []
 Instances: 1
 

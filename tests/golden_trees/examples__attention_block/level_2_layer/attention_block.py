@@ -3,7 +3,7 @@ Component: attention_block
 Source: data/examples/attention_block.py
 Abstraction Level: layer
 Parent: root
-Children: ['linear_512x512_fp32', 'linear_512x512_fp32', 'linear_512x512_fp32', 'matmul_8x8x256x64_8x8x64x256_fp32', 'softmax_8x8x256x256_fp32', 'matmul_8x8x256x256_8x8x256x64_fp32', 'linear_512x512_fp32']
+Children: ['linear_512x512_fp32', 'linear_512x512_fp32', 'linear_512x512_fp32', 'attention_8x8x256x64_8x8x64x256_fp32', 'linear_512x512_fp32']
 Instances: 1
 
 Operations: ['linear', 'linear', 'linear', 'matmul', 'softmax', 'matmul', 'linear']

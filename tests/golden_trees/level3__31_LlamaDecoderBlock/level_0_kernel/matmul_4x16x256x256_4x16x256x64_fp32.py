@@ -2,7 +2,7 @@
 Component: matmul_4x16x256x256_4x16x256x64_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
-Parent: attention_1024x1024_fp32
+Parent: attention_4x16x256x64_4x16x64x256_fp32
 Children: []
 Instances: 1
 

@@ -2,7 +2,7 @@
 Component: silu_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
-Parent: linear_silu_1024x2816_fp32
+Parent: swiglu_1024x2816_fp32
 Children: []
 Instances: 1
 

@@ -3,10 +3,10 @@ Component: attention_1024x1024_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: layer
 Parent: 31_LlamaDecoderBlock
-Children: ['linear_1024x1024_fp32', 'linear_1024x256_fp32', 'linear_1024x256_fp32', 'mul_256x64_fp32_v8fbb8a', 'mul_256x64_fp32_v2fc076', 'mul_256x64_fp32_v97cf9c', 'mul_256x64_fp32_v29c32e', 'matmul_add_256x256_fp32', 'softmax_4x16x256x256_fp32', 'matmul_4x16x256x256_4x16x256x64_fp32', 'linear_1024x1024_fp32']
+Children: ['linear_1024x1024_fp32', 'linear_1024x256_fp32', 'linear_1024x256_fp32', 'rotary_embedding_64_fp32_16x256x64', 'rotary_embedding_64_fp32_4x256x64', 'attention_4x16x256x64_4x16x64x256_fp32', 'linear_1024x1024_fp32']
 Instances: 1
 
-Operations: ['linear', 'linear', 'linear', 'mul', 'mul', 'mul', 'mul', 'matmul', 'add', 'softmax', 'matmul', 'linear']
+Operations: ['linear', 'linear', 'linear', 'rotary_embedding', 'rotary_embedding', 'matmul', 'add', 'softmax', 'matmul', 'linear']
 
 Input Shapes:
   - x: [4, 256, 1024] dtype=torch.float32

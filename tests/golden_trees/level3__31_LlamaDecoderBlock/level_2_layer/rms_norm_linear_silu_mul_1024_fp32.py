@@ -3,7 +3,7 @@ Component: rms_norm_linear_silu_mul_1024_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: layer
 Parent: 31_LlamaDecoderBlock
-Children: ['rms_norm_1024_fp32', 'linear_silu_1024x2816_fp32', 'linear_mul_1024x2816_fp32', 'linear_2816x1024_fp32']
+Children: ['rms_norm_1024_fp32', 'swiglu_1024x2816_fp32', 'linear_2816x1024_fp32']
 Instances: 1
 
 Operations: ['rms_norm', 'linear', 'silu', 'linear', 'mul', 'linear']

@@ -29,12 +29,10 @@ from linear_1024x2816_fp32 import Model as Linear1024x2816Fp32
 from linear_2816x1024_fp32 import Model as Linear2816x1024Fp32
 from matmul_4x16x256x256_4x16x256x64_fp32 import Model as Matmul4x16x256x2564x16x256x64Fp32
 from matmul_4x16x256x64_4x16x64x256_fp32 import Model as Matmul4x16x256x644x16x64x256Fp32
-from mul_256x64_fp32_v29c32e import Model as Mul256x64Fp32V29c32e
-from mul_256x64_fp32_v2fc076 import Model as Mul256x64Fp32V2fc076
-from mul_256x64_fp32_v8fbb8a import Model as Mul256x64Fp32V8fbb8a
-from mul_256x64_fp32_v97cf9c import Model as Mul256x64Fp32V97cf9c
 from mul_fp32 import Model as MulFp32
 from rms_norm_1024_fp32 import Model as RmsNorm1024Fp32
+from rotary_embedding_64_fp32_16x256x64 import Model as RotaryEmbedding64Fp3216x256x64
+from rotary_embedding_64_fp32_4x256x64 import Model as RotaryEmbedding64Fp324x256x64
 from silu_fp32 import Model as SiluFp32
 from softmax_4x16x256x256_fp32 import Model as Softmax4x16x256x256Fp32
 
@@ -46,10 +44,8 @@ class ComposedModel(nn.Module):
         self.attention_wq = Linear1024x1024Fp32()
         self.attention_wk = Linear1024x256Fp32()
         self.attention_wv = Linear1024x256Fp32()
-        self.mul = Mul256x64Fp32V8fbb8a()
-        self.mul_1 = Mul256x64Fp32V2fc076()
-        self.mul_2 = Mul256x64Fp32V97cf9c()
-        self.mul_3 = Mul256x64Fp32V29c32e()
+        self.rotary_embedding = RotaryEmbedding64Fp3216x256x64()
+        self.rotary_embedding_1 = RotaryEmbedding64Fp324x256x64()
         self.matmul = Matmul4x16x256x644x16x64x256Fp32()
         self.add = Add256x256Fp32()
         self.softmax = Softmax4x16x256x256Fp32()
@@ -59,7 +55,7 @@ class ComposedModel(nn.Module):
         self.feed_forward_w1 = Linear1024x2816Fp32()
         self.silu = SiluFp32()
         self.feed_forward_w3 = Linear1024x2816Fp32()
-        self.mul_4 = MulFp32()
+        self.mul = MulFp32()
         self.feed_forward_w2 = Linear2816x1024Fp32()
 
     def forward(self, x):
@@ -73,22 +69,8 @@ class ComposedModel(nn.Module):
         linear_2 = self.attention_wv(mul)
         view_2 = linear_2.view([4, 256, 4, 64])
         transpose_2 = view_2.transpose(1, 2)
-        mul_1 = self.mul(transpose)
-        chunk = torch.chunk(transpose, 2, dim=-1)
-        getitem = chunk[0]
-        getitem_1 = chunk[1]
-        neg = -getitem_1
-        cat = torch.cat([neg, getitem], dim=-1)
-        mul_2 = self.mul_1(cat)
-        add = mul_1 + mul_2
-        mul_3 = self.mul_2(transpose_1)
-        chunk_1 = torch.chunk(transpose_1, 2, dim=-1)
-        getitem_2 = chunk_1[0]
-        getitem_3 = chunk_1[1]
-        neg_1 = -getitem_3
-        cat_1 = torch.cat([neg_1, getitem_2], dim=-1)
-        mul_4 = self.mul_3(cat_1)
-        add_1 = mul_3 + mul_4
+        add = self.rotary_embedding(transpose)
+        add_1 = self.rotary_embedding_1(transpose_1)
         repeat_interleave = torch.repeat_interleave(add_1, 4, dim=1)
         repeat_interleave_1 = torch.repeat_interleave(transpose_2, 4, dim=1)
         transpose_3 = repeat_interleave.transpose(-2, -1)
@@ -103,12 +85,12 @@ class ComposedModel(nn.Module):
         reshape = transpose_4.reshape([4, 256, -1])
         linear_3 = self.attention_wo(reshape)
         add_3 = x + linear_3
-        mul_5 = self.ffn_norm(add_3)
-        linear_4 = self.feed_forward_w1(mul_5)
+        mul_1 = self.ffn_norm(add_3)
+        linear_4 = self.feed_forward_w1(mul_1)
         silu = self.silu(linear_4)
-        linear_5 = self.feed_forward_w3(mul_5)
-        mul_6 = self.mul_4(silu, linear_5)
-        linear_6 = self.feed_forward_w2(mul_6)
+        linear_5 = self.feed_forward_w3(mul_1)
+        mul_2 = self.mul(silu, linear_5)
+        linear_6 = self.feed_forward_w2(mul_2)
         add_4 = add_3 + linear_6
         return add_4
 
@@ -116,8 +98,8 @@ class ComposedModel(nn.Module):
 ORIGINAL = HERE.parent / "level_3_model/31_LlamaDecoderBlock.py"
 WEIGHT_MAP = {
     "attention.causal_mask": "add.causal_mask",
-    "attention.cos_cached": ["mul.cos_cached", "mul_2.cos_cached"],
-    "attention.sin_cached": ["mul_1.sin_cached", "mul_3.sin_cached"],
+    "attention.cos_cached": ["rotary_embedding.cos_cached", "rotary_embedding_1.cos_cached"],
+    "attention.sin_cached": ["rotary_embedding.sin_cached", "rotary_embedding_1.sin_cached"],
     "attention.wk.weight": "attention_wk.linear.weight",
     "attention.wo.weight": "attention_wo.linear.weight",
     "attention.wq.weight": "attention_wq.linear.weight",

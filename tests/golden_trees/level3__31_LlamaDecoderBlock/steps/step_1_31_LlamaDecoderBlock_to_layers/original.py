@@ -6,7 +6,7 @@ Parent: root
 Children: ['rms_norm_1024_fp32', 'attention_1024x1024_fp32', 'rms_norm_linear_silu_mul_1024_fp32']
 Instances: 1
 
-Operations: ['rms_norm', 'linear', 'linear', 'linear', 'mul', 'mul', 'mul', 'mul', 'matmul', 'add', 'softmax', 'matmul', 'linear', 'rms_norm', 'linear', 'silu', 'linear', 'mul', 'linear']
+Operations: ['rms_norm', 'linear', 'linear', 'linear', 'rotary_embedding', 'rotary_embedding', 'matmul', 'add', 'softmax', 'matmul', 'linear', 'rms_norm', 'linear', 'silu', 'linear', 'mul', 'linear']
 
 Input Shapes:
   - x: [4, 256, 1024] dtype=torch.float32
