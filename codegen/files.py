@@ -141,9 +141,30 @@ def input_expr(ir: IR, node: fx.Node) -> cst.BaseExpression:
     return call("torch.randn", [shape], {"dtype": dtype})
 
 
+def _integer_exponent(node: fx.Node) -> int | None:
+    """The exponent of `pow(x, n)` when it is a whole number (`x ** 2`, `pow(x, 3.0)`)."""
+    exponent = node.args[1] if len(node.args) > 1 else node.kwargs.get("exponent")
+    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool) and \
+            float(exponent).is_integer():
+        return int(exponent)
+    return None
+
+
+def _non_negative(node: fx.Node) -> bool:
+    """A value that is never negative whatever its input's sign: `x * x`, an even power, abs."""
+    name = op_info(node.target).name
+    if name in ("square", "abs"):
+        return True
+    if name == "mul" and len(node.args) == 2 and node.args[0] is node.args[1]:
+        return True
+    exponent = _integer_exponent(node) if name == "pow" else None
+    return exponent is not None and exponent % 2 == 0
+
+
 def feeds_positive_domain(node: fx.Node) -> bool:
     """Does a value reach a positive-only op (log, sqrt …) through plumbing and sign-preserving
-    reductions alone?"""
+    reductions alone? A square on the way (RMSNorm's `x.pow(2).mean()`) ends the path: the
+    op is defined for every sign of the input, and its self-test feeds signed values."""
     frontier, seen = list(node.users), set()
     while frontier:
         user = frontier.pop()
@@ -151,6 +172,11 @@ def feeds_positive_domain(node: fx.Node) -> bool:
             continue
         seen.add(user)
         info = op_info(user.target)
+        if _non_negative(user):
+            continue
+        if info.name == "pow" and _integer_exponent(user) is not None:
+            frontier.extend(user.users)  # an odd power keeps the sign: follow it
+            continue
         if info.name in POSITIVE_DOMAIN_NAMES:
             return True
         if info.kind is not OpKind.COMPUTE or info.name in SIGN_PRESERVING_NAMES:

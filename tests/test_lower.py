@@ -206,6 +206,30 @@ def test_inputs_of_log_and_rsqrt_of_a_mean_are_positive_and_away_from_zero(tmp_p
     assert code[2] == "torch.randn((4, 8), dtype=torch.float32)", code
 
 
+def test_inputs_of_squares_and_odd_powers_are_signed(tmp_path: Path) -> None:
+    """RMSNorm's `x.pow(2).mean()`, `x * x` and GELU-tanh's `pow(x, 3)` are defined on all reals:
+    their self-tests draw signed inputs; a fractional power still needs a positive one."""
+    import libcst as cst
+
+    from codegen.files import input_expr
+    from workflow.lower import build_ir
+
+    model = tmp_path / "signed.py"
+    model.write_text(
+        "import torch\nimport torch.nn as nn\n\n"
+        "class Model(nn.Module):\n"
+        "    def forward(self, a, b, c, d):\n"
+        "        return (torch.rsqrt(a.pow(2).mean(-1) + 1e-6), torch.sqrt((b * b).sum(-1)),\n"
+        "                torch.tanh(c + 0.04 * torch.pow(c, 3.0)), torch.pow(d, 0.5))\n\n"
+        "def get_inputs():\n    return [torch.randn(4, 8) for _ in range(4)]\n\n"
+        "def get_init_inputs():\n    return []\n")
+    ir = build_ir(model)
+    inputs = [n for n in ir.traced.graph.nodes if n.op == "placeholder"]
+    code = [cst.Module([]).code_for_node(input_expr(ir, n)) for n in inputs]
+    assert code[:3] == ["torch.randn((4, 8), dtype=torch.float32)"] * 3, code
+    assert code[3] == "torch.rand((4, 8), dtype=torch.float32) + 0.01", code
+
+
 def test_drafts_with_weight_matmuls_of_builtins_pass(tmp_path: Path) -> None:
     """The position-bias MLP (nn.Linear on a constant table) is the original's own weight
     preparation: the scores' fusion holding its two matmuls between weights is within budget.
