@@ -6,8 +6,9 @@ one fusion would span the whole layer); a fusion holds 2-5
 kernels over a contiguous range; a fusion's only escaping values come from its last kernel.
 
 Recognised patterns come first and override the lattice (origin `fusion-pattern`, named by
-the pattern): the attention core (`softmax(q @ kᵀ, scaled, masked) @ v`) and a gated linear
-unit (`silu(gate(x)) * up(x)`: SwiGLU; GeGLU, ReGLU, GLU by the activation).
+the pattern): the attention core (`softmax(q @ kᵀ, scaled, masked) @ v`), a gated linear
+unit (`silu(gate(x)) * up(x)`: SwiGLU; GeGLU, ReGLU, GLU by the activation) and sibling
+projections of one input (q, k, v: a horizontal fusion with one output per projection).
 
 Rules (the TVM FuseOps lattice, DESIGN.md): a fusion starts at an anchor (conv, linear, matmul:
 out-elementwise-fusable), a reduction or an elementwise op, and takes the elementwise/broadcast
@@ -118,6 +119,17 @@ def glu_pattern(ir: IR, run: list[Component]) -> str | None:
     return _GLU_NAMES[_op(ir, act)]
 
 
+def sibling_projections(ir: IR, run: list[Component]) -> str | None:
+    """Two or three linears that read one input (q, k and v of one hidden state): one
+    horizontal fusion, each weight its own parameter."""
+    if not 2 <= len(run) <= 3 or not all(_is_linear(ir, k) for k in run):
+        return None
+    first = ir.inputs(run[0])
+    if len(first) != 1 or any(ir.inputs(k) != first for k in run[1:]):
+        return None
+    return "qkv_projection" if len(run) == 3 else "parallel_linear"
+
+
 def attention_pattern(ir: IR, run: list[Component]) -> str | None:
     """`softmax(q @ kᵀ ...) @ v`: a matmul of two activations, elementwise kernels (scale,
     mask), one softmax, and the matmul of the probabilities with the values."""
@@ -144,9 +156,10 @@ def pattern_groups(ir: IR, kernels: list[Component]) -> list[tuple[list[Componen
     i = 0
     while i < len(kernels):
         found = None
-        for size in range(min(FUSION_MAX_OPS, len(kernels) - i), 2, -1):
+        for size in range(min(FUSION_MAX_OPS, len(kernels) - i), 1, -1):
             run = kernels[i:i + size]
-            name = attention_pattern(ir, run) or glu_pattern(ir, run)
+            name = attention_pattern(ir, run) or glu_pattern(ir, run) or \
+                sibling_projections(ir, run)
             if name is not None:
                 found = run, name
                 break

@@ -50,19 +50,20 @@ def test_fusions_inside_layers_and_a_layer_one_fusion_would_span(update_golden: 
 
 
 def test_attention_core_and_swiglu_are_recognised_patterns(update_golden: bool) -> None:
-    """The scaled, masked scores, their softmax and the values are one `attention` fusion;
-    silu(gate(h)) * up(h) is one `swiglu` fusion, though each holds two anchors."""
+    """q, k and v of one input are one horizontal fusion; the scaled, masked scores, their
+    softmax and the values are one `attention` fusion; silu(gate(h)) * up(h) is one `swiglu`
+    fusion, though each holds two anchors or more."""
     run = run_pass(PASS, "attention_swiglu")
     ir = run.ir
     found = [(c.level.label, c.label, c.origin) for c in ir.root.children]
     assert found == [
-        ("kernel", "Linear", "kernel-module"), ("kernel", "Linear", "kernel-module"),
-        ("kernel", "Linear", "kernel-module"),
+        ("fusion", "qkv_projection", "fusion-pattern"),
         ("fusion", "attention", "fusion-pattern"),
         ("kernel", "Linear", "kernel-module"),
         ("fusion", "swiglu", "fusion-pattern"),
         ("kernel", "Linear", "kernel-module"),
     ], found
-    attention = ir.root.children[3]
+    qkv, attention = ir.root.children[:2]
+    assert len(ir.outputs(qkv)) == 3  # one value per projection, no concatenated weight
     assert [k.label for k in attention.children] == ["matmul", "add", "softmax", "matmul"]
     run.check_golden(update_golden)

@@ -3,7 +3,7 @@ Component: attention_block
 Source: data/examples/attention_block.py
 Abstraction Level: layer
 Parent: root
-Children: ['linear_512x512_fp32', 'linear_512x512_fp32', 'linear_512x512_fp32', 'attention_8x8x256x64_8x8x64x256_fp32', 'linear_512x512_fp32']
+Children: ['qkv_projection_512x512_fp32', 'attention_8x8x256x64_8x8x64x256_fp32', 'linear_512x512_fp32']
 Instances: 1
 
 Operations: ['linear', 'linear', 'linear', 'matmul', 'softmax', 'matmul', 'linear']

@@ -2,7 +2,7 @@
 Component: linear_1024x256_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: kernel
-Parent: attention_1024x1024_fp32
+Parent: qkv_projection_1024x1024_fp32
 Children: []
 Instances: 2
 

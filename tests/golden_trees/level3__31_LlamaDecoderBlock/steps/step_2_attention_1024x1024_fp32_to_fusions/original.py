@@ -3,7 +3,7 @@ Component: attention_1024x1024_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
 Abstraction Level: layer
 Parent: 31_LlamaDecoderBlock
-Children: ['linear_1024x1024_fp32', 'linear_1024x256_fp32', 'linear_1024x256_fp32', 'rotary_embedding_64_fp32_16x256x64', 'rotary_embedding_64_fp32_4x256x64', 'attention_4x16x256x64_4x16x64x256_fp32', 'linear_1024x1024_fp32']
+Children: ['qkv_projection_1024x1024_fp32', 'rotary_embedding_64_fp32_16x256x64', 'rotary_embedding_64_fp32_4x256x64', 'attention_4x16x256x64_4x16x64x256_fp32', 'linear_1024x1024_fp32']
 Instances: 1
 
 Operations: ['linear', 'linear', 'linear', 'rotary_embedding', 'rotary_embedding', 'matmul', 'add', 'softmax', 'matmul', 'linear']

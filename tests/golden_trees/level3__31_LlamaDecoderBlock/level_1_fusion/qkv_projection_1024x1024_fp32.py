@@ -1,21 +1,25 @@
 """
-Component: linear_1024x256_fp32
+Component: qkv_projection_1024x1024_fp32
 Source: data/level3/31_LlamaDecoderBlock.py
-Abstraction Level: kernel
+Abstraction Level: fusion
 Parent: attention_1024x1024_fp32
-Children: []
-Instances: 2
+Children: ['linear_1024x1024_fp32', 'linear_1024x256_fp32', 'linear_1024x256_fp32']
+Instances: 1
 
-Operations: ['linear']
+Operations: ['linear', 'linear', 'linear']
 
 Input Shapes:
   - x: [4, 256, 1024] dtype=torch.float32
 
 Output Shapes:
-  - output: [4, 256, 256] dtype=torch.float32
+  - output0: [4, 16, 256, 64] dtype=torch.float32
+  - output1: [4, 4, 256, 64] dtype=torch.float32
+  - output2: [4, 256, 256] dtype=torch.float32
 
 Weight Shapes:
-  - linear.weight: [256, 1024] dtype=torch.float32
+  - linear.weight: [1024, 1024] dtype=torch.float32
+  - linear_1.weight: [256, 1024] dtype=torch.float32
+  - linear_2.weight: [256, 1024] dtype=torch.float32
 """
 
 import torch
@@ -26,11 +30,19 @@ import torch.nn.functional as F
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
-        self.linear = nn.Linear(in_features=1024, out_features=256, bias=False)
+        self.linear = nn.Linear(in_features=1024, out_features=1024, bias=False)
+        self.linear_1 = nn.Linear(in_features=1024, out_features=256, bias=False)
+        self.linear_2 = nn.Linear(in_features=1024, out_features=256, bias=False)
 
     def forward(self, x):
         linear = self.linear(x)
-        return linear
+        view = linear.view([4, 256, 16, 64])
+        transpose = view.transpose(1, 2)
+        linear_1 = self.linear_1(x)
+        view_1 = linear_1.view([4, 256, 4, 64])
+        transpose_1 = view_1.transpose(1, 2)
+        linear_2 = self.linear_2(x)
+        return (transpose, transpose_1, linear_2)
 
 
 def get_inputs():
@@ -42,7 +54,7 @@ def get_init_inputs():
 
 
 def get_expected_output_shape():
-    return [(4, 256, 256)]
+    return [(4, 16, 256, 64), (4, 4, 256, 64), (4, 256, 256)]
 
 
 # Masking with -inf (attention masks) makes infinities a correct output.
