@@ -6,7 +6,9 @@ kernels, each over a contiguous range; a layer never splits a fusion chain or a 
 
 Rules:
 - The module hierarchy comes first: a module call with at most 15 kernels and more than one is a
-  layer (a transformer block, a ResNet block); a larger one is opened and its parts considered.
+  layer (a transformer block, a ResNet block); a larger one is opened and its parts considered,
+  and so is one that holds two or more layer-sized calls of one class (a ResNet stage of two
+  BasicBlocks: the repeated block is the layer).
 - Runs of loose kernels and small module calls between them (a flat nn.Sequential, a stem, a
   head) are cut at natural boundaries: after pooling or downsampling, then into balanced pieces of
   at most 15 kernels, never inside a fusion chain.
@@ -23,6 +25,8 @@ from hdecomp_ir.spec import LAYER_MAX_OPS, Level
 from passes.group_fusions import fusion_groups
 
 _BOUNDARY_WORDS = ("pool", "downsample", "upsample", "interpolate")
+# the specification's smallest layer: fewer kernels are a fusion's worth
+_MIN_LAYER_KERNELS = 6
 
 
 @dataclass
@@ -142,6 +146,14 @@ def _count(atom: list["_Call | Component"]) -> int:
     return sum(len(u.kernels()) if isinstance(u, _Call) else 1 for u in atom)
 
 
+def _repeats_blocks(call: _Call) -> bool:
+    """Whether a call holds two or more layer-sized calls of one class (a ResNet stage of
+    BasicBlocks): the blocks are the layers then, not the stage."""
+    classes = [item.qual for item in call.items
+               if isinstance(item, _Call) and len(item.kernels()) >= _MIN_LAYER_KERNELS]
+    return any(classes.count(q) >= 2 for q in set(classes))
+
+
 def _layer_units(ir: IR, call: _Call) -> list[tuple[str, list["_Call | Component"]]]:
     """('module'|'chunk', units) groups for the items of a call too big to be one layer."""
     out: list[tuple[str, list[_Call | Component]]] = []
@@ -155,11 +167,11 @@ def _layer_units(ir: IR, call: _Call) -> list[tuple[str, list["_Call | Component
     for item in call.items:
         if isinstance(item, _Call):
             n = len(item.kernels())
-            if n > LAYER_MAX_OPS:
+            if n > LAYER_MAX_OPS or _repeats_blocks(item):
                 flush()
                 out.extend(_layer_units(ir, item))
                 continue
-            if n >= 6:
+            if n >= _MIN_LAYER_KERNELS:
                 flush()
                 out.append(("module", [item]))
                 continue

@@ -51,3 +51,14 @@ def test_runs_are_cut_after_each_pool(update_golden: bool) -> None:
         assert _labels(layer) == ["Conv2d", "ReLU", "Conv2d", "ReLU", "MaxPool2d"]
         assert len(layer.children) <= LAYER_MAX_OPS
     run.check_golden(update_golden)
+
+
+def test_a_stage_of_repeated_blocks_is_cut_at_its_blocks(update_golden: bool) -> None:
+    """ResNet's stages hold two BasicBlocks each: the four blocks are the layers, though a
+    stage would fit one."""
+    run = run_pass(PASS, "block_stages")
+    layers = [c for c in run.ir.root.children if c.origin != "layer-chunk"]  # the stem is one
+    assert [(c.origin, c.label, c.module_path) for c in layers] == [
+        ("layer-module", "Block", f"stage{s}.{b}") for s in (1, 2) for b in (0, 1)]
+    assert all(len(c.children) == 6 for c in layers)
+    run.check_golden(update_golden)
