@@ -9,6 +9,7 @@ from typing import Any
 from torch import fx
 
 from hdecomp_ir.ir import IR, Component, TensorType, grouped_mm_rows, value_type
+from hdecomp_ir.policy import OpKind
 from hdecomp_ir.printer import display_class
 from hdecomp_ir.spec import BASE_SEED, DECOMPOSITION_LOG_FORMAT, Level
 from codegen.files import balanced_counts
@@ -138,9 +139,39 @@ def analysis_md(ir: IR, *, paths: dict[str, str], steps: dict[str, str]) -> str:
     lines += ["```", "", "## Steps", ""]
     for key, step in steps.items():
         lines.append(f"- `steps/{step}/` decomposes `{paths[key]}`")
+    lines += ["", "## Arithmetic left in parents", ""]
+    lines += [f"- {line}" for line in parent_arithmetic(ir, uniq, paths)] or ["- none"]
     lines += ["", "## Decisions to review", ""]
     lines += [f"- {d}" for d in review_decisions(ir, paths=paths)] or ["- none"]
     return "\n".join(lines) + "\n"
+
+
+def parent_arithmetic(ir: IR, uniq: dict[str, Component], paths: dict[str, str]) -> list[str]:
+    """Per unique parent, the arithmetic its forward() keeps (the policy's plumbing): joins of
+    two activations (residual adds: the specification keeps them there) and ops with a constant
+    (a scale, an eps) that no kernel took. A person checks that nothing else computes there."""
+    out = []
+    for comp in uniq.values():
+        if comp.is_kernel:
+            continue
+        joins: dict[str, int] = {}
+        constants: dict[str, int] = {}
+        for node in ir.direct_nodes(comp):
+            info = ir.info(node)
+            if info.kind is not OpKind.ARITH:
+                continue
+            kind = joins if ir._activation_operands(node) > 1 else constants
+            kind[info.name] = kind.get(info.name, 0) + 1
+        if not joins and not constants:
+            continue
+
+        def text(counts: dict[str, int]) -> str:
+            return ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+
+        parts = [f"{text(joins)} joining two activations (residual-style)"] if joins else []
+        parts += [f"{text(constants)} with a constant"] if constants else []
+        out.append(f"`{paths[comp.key]}`: " + "; ".join(parts))
+    return out
 
 
 def review_decisions(ir: IR, *, paths: dict[str, str]) -> list[str]:
