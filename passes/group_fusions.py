@@ -131,8 +131,9 @@ def sibling_projections(ir: IR, run: list[Component]) -> str | None:
 
 
 def attention_pattern(ir: IR, run: list[Component]) -> str | None:
-    """`softmax(q @ kᵀ ...) @ v`: a matmul of two activations, elementwise kernels (scale,
-    mask), one softmax, and the matmul of the probabilities with the values."""
+    """`softmax(q @ kᵀ ...) @ v`: a matmul of two activations, elementwise or injective kernels
+    (a scale, a mask added or a masked_fill), one softmax, and the matmul of the probabilities
+    with the values."""
     if not 3 <= len(run) <= FUSION_MAX_OPS or not _closed(ir, run):
         return None
     first, last, middle = run[0], run[-1], run[1:-1]
@@ -140,7 +141,7 @@ def attention_pattern(ir: IR, run: list[Component]) -> str | None:
             ir.weights(first) or ir.weights(last):
         return None
     if sum(1 for k in middle if _op(ir, k) == "softmax") != 1 or \
-            any(_op(ir, k) != "softmax" and kernel_pattern(ir, k) > Pattern.BROADCAST for k in middle):
+            any(_op(ir, k) != "softmax" and kernel_pattern(ir, k) > Pattern.INJECTIVE for k in middle):
         return None
     chain = [first, *middle, last]
     if not all(_reads(ir, b, a) for a, b in zip(chain, chain[1:])):

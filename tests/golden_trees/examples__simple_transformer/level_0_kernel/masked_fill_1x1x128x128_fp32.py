@@ -2,7 +2,7 @@
 Component: masked_fill_1x1x128x128_fp32
 Source: data/examples/simple_transformer.py
 Abstraction Level: kernel
-Parent: block_512_fp32
+Parent: attention_4x8x128x64_4x8x64x128_fp32
 Children: []
 Instances: 4
 

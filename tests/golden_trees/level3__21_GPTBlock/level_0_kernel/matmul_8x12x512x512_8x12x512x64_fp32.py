@@ -2,7 +2,7 @@
 Component: matmul_8x12x512x512_8x12x512x64_fp32
 Source: data/level3/21_GPTBlock.py
 Abstraction Level: kernel
-Parent: 21_GPTBlock
+Parent: attention_8x12x512x64_8x12x64x512_fp32
 Children: []
 Instances: 1
 

@@ -3,7 +3,7 @@ Component: block_512_fp32
 Source: data/examples/simple_transformer.py
 Abstraction Level: layer
 Parent: simple_transformer
-Children: ['layer_norm_512_fp32', 'linear_512x1536_fp32', 'matmul_4x8x128x64_4x8x64x128_fp32', 'masked_fill_1x1x128x128_fp32', 'softmax_4x8x128x128_fp32', 'matmul_4x8x128x128_4x8x128x64_fp32', 'linear_512x512_fp32', 'layer_norm_512_fp32', 'linear_gelu_512x2048_fp32', 'linear_2048x512_fp32']
+Children: ['layer_norm_512_fp32', 'linear_512x1536_fp32', 'attention_4x8x128x64_4x8x64x128_fp32', 'linear_512x512_fp32', 'layer_norm_512_fp32', 'linear_gelu_512x2048_fp32', 'linear_2048x512_fp32']
 Instances: 4
 
 Operations: ['layer_norm', 'linear', 'matmul', 'masked_fill', 'softmax', 'matmul', 'linear', 'layer_norm', 'linear', 'gelu', 'linear']

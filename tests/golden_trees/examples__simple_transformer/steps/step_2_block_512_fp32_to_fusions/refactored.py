@@ -1,4 +1,4 @@
-"""Step step_2_block_512_fp32_to_fusions: block_512_fp32 rewritten as calls of its 10 children plus data plumbing."""
+"""Step step_2_block_512_fp32_to_fusions: block_512_fp32 rewritten as calls of its 7 children plus data plumbing."""
 
 import sys
 from pathlib import Path
@@ -8,15 +8,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent / "children"))
+from attention_4x8x128x64_4x8x64x128_fp32 import Model as Attention4x8x128x644x8x64x128Fp32
 from layer_norm_512_fp32 import Model as LayerNorm512Fp32
 from linear_2048x512_fp32 import Model as Linear2048x512Fp32
 from linear_512x1536_fp32 import Model as Linear512x1536Fp32
 from linear_512x512_fp32 import Model as Linear512x512Fp32
 from linear_gelu_512x2048_fp32 import Model as LinearGelu512x2048Fp32
-from masked_fill_1x1x128x128_fp32 import Model as MaskedFill1x1x128x128Fp32
-from matmul_4x8x128x128_4x8x128x64_fp32 import Model as Matmul4x8x128x1284x8x128x64Fp32
-from matmul_4x8x128x64_4x8x64x128_fp32 import Model as Matmul4x8x128x644x8x64x128Fp32
-from softmax_4x8x128x128_fp32 import Model as Softmax4x8x128x128Fp32
 
 
 class RefactoredModel(nn.Module):
@@ -24,10 +21,7 @@ class RefactoredModel(nn.Module):
         super().__init__()
         self.ln1 = LayerNorm512Fp32()
         self.attn_qkv = Linear512x1536Fp32()
-        self.matmul = Matmul4x8x128x644x8x64x128Fp32()
-        self.masked_fill = MaskedFill1x1x128x128Fp32()
-        self.softmax = Softmax4x8x128x128Fp32()
-        self.matmul_1 = Matmul4x8x128x1284x8x128x64Fp32()
+        self.attention = Attention4x8x128x644x8x64x128Fp32()
         self.attn_proj = Linear512x512Fp32()
         self.ln2 = LayerNorm512Fp32()
         self.linear_gelu = LinearGelu512x2048Fp32()
@@ -47,12 +41,8 @@ class RefactoredModel(nn.Module):
         reshape_2 = getitem_2.reshape([4, 128, 8, 64])
         transpose_2 = reshape_2.transpose(1, 2)
         transpose_3 = transpose_1.transpose(-2, -1)
-        matmul = self.matmul(transpose, transpose_3)
-        mul = matmul * 0.125
-        masked_fill = self.masked_fill(mul)
-        softmax = self.softmax(masked_fill)
-        matmul_1 = self.matmul_1(softmax, transpose_2)
-        transpose_4 = matmul_1.transpose(1, 2)
+        matmul = self.attention(transpose, transpose_3, transpose_2)
+        transpose_4 = matmul.transpose(1, 2)
         reshape_3 = transpose_4.reshape([4, 128, 512])
         linear_1 = self.attn_proj(reshape_3)
         add = x + linear_1

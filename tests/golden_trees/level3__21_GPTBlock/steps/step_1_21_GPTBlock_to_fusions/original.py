@@ -3,7 +3,7 @@ Component: 21_GPTBlock
 Source: data/level3/21_GPTBlock.py
 Abstraction Level: layer
 Parent: root
-Children: ['layer_norm_768_fp32', 'linear_768x2304_fp32', 'matmul_8x12x512x64_8x12x64x512_fp32', 'masked_fill_1x1x512x512_fp32', 'softmax_8x12x512x512_fp32', 'matmul_8x12x512x512_8x12x512x64_fp32', 'linear_768x768_fp32', 'layer_norm_768_fp32', 'linear_new_gelu_768x3072_fp32', 'linear_3072x768_fp32']
+Children: ['layer_norm_768_fp32', 'linear_768x2304_fp32', 'attention_8x12x512x64_8x12x64x512_fp32', 'linear_768x768_fp32', 'layer_norm_768_fp32', 'linear_new_gelu_768x3072_fp32', 'linear_3072x768_fp32']
 Instances: 1
 
 Operations: ['layer_norm', 'linear', 'matmul', 'masked_fill', 'softmax', 'matmul', 'linear', 'layer_norm', 'linear', 'new_gelu', 'linear']

@@ -1,4 +1,4 @@
-"""Step step_1_21_GPTBlock_to_fusions: 21_GPTBlock rewritten as calls of its 10 children plus data plumbing."""
+"""Step step_1_21_GPTBlock_to_fusions: 21_GPTBlock rewritten as calls of its 7 children plus data plumbing."""
 
 import sys
 from pathlib import Path
@@ -8,15 +8,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent / "children"))
+from attention_8x12x512x64_8x12x64x512_fp32 import Model as Attention8x12x512x648x12x64x512Fp32
 from layer_norm_768_fp32 import Model as LayerNorm768Fp32
 from linear_3072x768_fp32 import Model as Linear3072x768Fp32
 from linear_768x2304_fp32 import Model as Linear768x2304Fp32
 from linear_768x768_fp32 import Model as Linear768x768Fp32
 from linear_new_gelu_768x3072_fp32 import Model as LinearNewGelu768x3072Fp32
-from masked_fill_1x1x512x512_fp32 import Model as MaskedFill1x1x512x512Fp32
-from matmul_8x12x512x512_8x12x512x64_fp32 import Model as Matmul8x12x512x5128x12x512x64Fp32
-from matmul_8x12x512x64_8x12x64x512_fp32 import Model as Matmul8x12x512x648x12x64x512Fp32
-from softmax_8x12x512x512_fp32 import Model as Softmax8x12x512x512Fp32
 
 
 class RefactoredModel(nn.Module):
@@ -24,10 +21,7 @@ class RefactoredModel(nn.Module):
         super().__init__()
         self.ln_1 = LayerNorm768Fp32()
         self.attn_c_attn = Linear768x2304Fp32()
-        self.matmul = Matmul8x12x512x648x12x64x512Fp32()
-        self.masked_fill = MaskedFill1x1x512x512Fp32()
-        self.softmax = Softmax8x12x512x512Fp32()
-        self.matmul_1 = Matmul8x12x512x5128x12x512x64Fp32()
+        self.attention = Attention8x12x512x648x12x64x512Fp32()
         self.attn_c_proj = Linear768x768Fp32()
         self.ln_2 = LayerNorm768Fp32()
         self.linear_newgelu = LinearNewGelu768x3072Fp32()
@@ -47,19 +41,15 @@ class RefactoredModel(nn.Module):
         view_2 = getitem_2.view([8, 512, 12, 64])
         transpose_2 = view_2.transpose(1, 2)
         transpose_3 = transpose_1.transpose(-2, -1)
-        matmul = self.matmul(transpose, transpose_3)
-        mul = matmul * 0.125
-        masked_fill = self.masked_fill(mul)
-        softmax = self.softmax(masked_fill)
-        matmul_1 = self.matmul_1(softmax, transpose_2)
-        transpose_4 = matmul_1.transpose(1, 2)
+        matmul = self.attention(transpose, transpose_3, transpose_2)
+        transpose_4 = matmul.transpose(1, 2)
         contiguous = transpose_4.contiguous()
         view_3 = contiguous.view([8, 512, 768])
         linear_1 = self.attn_c_proj(view_3)
         add = x + linear_1
         layer_norm_1 = self.ln_2(add)
-        mul_1 = self.linear_newgelu(layer_norm_1)
-        linear_2 = self.mlp_c_proj(mul_1)
+        mul = self.linear_newgelu(layer_norm_1)
+        linear_2 = self.mlp_c_proj(mul)
         add_1 = add + linear_2
         return add_1
 

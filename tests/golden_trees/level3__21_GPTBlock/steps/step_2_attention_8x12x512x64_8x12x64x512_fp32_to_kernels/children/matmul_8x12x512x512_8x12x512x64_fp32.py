@@ -1,19 +1,19 @@
 """
-Component: matmul_4x8x128x128_4x8x128x64_fp32
-Source: data/examples/simple_transformer.py
+Component: matmul_8x12x512x512_8x12x512x64_fp32
+Source: data/level3/21_GPTBlock.py
 Abstraction Level: kernel
-Parent: block_512_fp32
+Parent: attention_8x12x512x64_8x12x64x512_fp32
 Children: []
-Instances: 4
+Instances: 1
 
 Operations: ['matmul']
 
 Input Shapes:
-  - x0: [4, 8, 128, 128] dtype=torch.float32
-  - x1: [4, 8, 128, 64] dtype=torch.float32
+  - x0: [8, 12, 512, 512] dtype=torch.float32
+  - x1: [8, 12, 512, 64] dtype=torch.float32
 
 Output Shapes:
-  - output: [4, 8, 128, 64] dtype=torch.float32
+  - output: [8, 12, 512, 64] dtype=torch.float32
 
 Weight Shapes:
 """
@@ -33,7 +33,7 @@ class Model(nn.Module):
 
 
 def get_inputs():
-    return [torch.randn((4, 8, 128, 128), dtype=torch.float32), torch.randn((4, 8, 128, 64), dtype=torch.float32)]
+    return [torch.randn((8, 12, 512, 512), dtype=torch.float32), torch.randn((8, 12, 512, 64), dtype=torch.float32)]
 
 
 def get_init_inputs():
@@ -41,7 +41,7 @@ def get_init_inputs():
 
 
 def get_expected_output_shape():
-    return [(4, 8, 128, 64)]
+    return [(8, 12, 512, 64)]
 
 
 # Masking with -inf (attention masks) makes infinities a correct output.

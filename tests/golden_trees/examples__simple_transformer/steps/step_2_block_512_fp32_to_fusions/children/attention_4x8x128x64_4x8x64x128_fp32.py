@@ -1,21 +1,23 @@
 """
-Component: matmul_4x8x128x64_4x8x64x128_fp32
+Component: attention_4x8x128x64_4x8x64x128_fp32
 Source: data/examples/simple_transformer.py
-Abstraction Level: kernel
+Abstraction Level: fusion
 Parent: block_512_fp32
-Children: []
+Children: ['matmul_4x8x128x64_4x8x64x128_fp32', 'masked_fill_1x1x128x128_fp32', 'softmax_4x8x128x128_fp32', 'matmul_4x8x128x128_4x8x128x64_fp32']
 Instances: 4
 
-Operations: ['matmul']
+Operations: ['matmul', 'masked_fill', 'softmax', 'matmul']
 
 Input Shapes:
   - x0: [4, 8, 128, 64] dtype=torch.float32
   - x1: [4, 8, 64, 128] dtype=torch.float32
+  - x2: [4, 8, 128, 64] dtype=torch.float32
 
 Output Shapes:
-  - output: [4, 8, 128, 128] dtype=torch.float32
+  - output: [4, 8, 128, 64] dtype=torch.float32
 
 Weight Shapes:
+  - causal_mask: [1, 1, 128, 128] dtype=torch.bool
 """
 
 import torch
@@ -26,14 +28,20 @@ import torch.nn.functional as F
 class Model(nn.Module):
     def __init__(self):
         super().__init__()
+        self.register_buffer("causal_mask", torch.zeros((1, 1, 128, 128), dtype=torch.bool), persistent=True)
 
-    def forward(self, x0, x1):
+    def forward(self, x0, x1, x2):
         matmul = torch.matmul(x0, x1)
-        return matmul
+        mul = matmul * 0.125
+        bitwise_not = torch.bitwise_not(self.causal_mask)
+        masked_fill = mul.masked_fill(bitwise_not, -float("inf"))
+        softmax = F.softmax(masked_fill, dim=-1)
+        matmul_1 = torch.matmul(softmax, x2)
+        return matmul_1
 
 
 def get_inputs():
-    return [torch.randn((4, 8, 128, 64), dtype=torch.float32), torch.randn((4, 8, 64, 128), dtype=torch.float32)]
+    return [torch.randn((4, 8, 128, 64), dtype=torch.float32), torch.randn((4, 8, 64, 128), dtype=torch.float32), torch.randn((4, 8, 128, 64), dtype=torch.float32)]
 
 
 def get_init_inputs():
@@ -41,7 +49,7 @@ def get_init_inputs():
 
 
 def get_expected_output_shape():
-    return [(4, 8, 128, 128)]
+    return [(4, 8, 128, 64)]
 
 
 # Masking with -inf (attention masks) makes infinities a correct output.

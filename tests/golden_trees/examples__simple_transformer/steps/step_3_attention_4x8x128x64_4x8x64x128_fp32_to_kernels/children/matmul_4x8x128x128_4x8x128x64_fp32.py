@@ -1,18 +1,19 @@
 """
-Component: softmax_4x8x128x128_fp32
+Component: matmul_4x8x128x128_4x8x128x64_fp32
 Source: data/examples/simple_transformer.py
 Abstraction Level: kernel
-Parent: block_512_fp32
+Parent: attention_4x8x128x64_4x8x64x128_fp32
 Children: []
 Instances: 4
 
-Operations: ['softmax']
+Operations: ['matmul']
 
 Input Shapes:
-  - x: [4, 8, 128, 128] dtype=torch.float32
+  - x0: [4, 8, 128, 128] dtype=torch.float32
+  - x1: [4, 8, 128, 64] dtype=torch.float32
 
 Output Shapes:
-  - output: [4, 8, 128, 128] dtype=torch.float32
+  - output: [4, 8, 128, 64] dtype=torch.float32
 
 Weight Shapes:
 """
@@ -26,13 +27,13 @@ class Model(nn.Module):
     def __init__(self):
         super().__init__()
 
-    def forward(self, x):
-        softmax = F.softmax(x, dim=-1)
-        return softmax
+    def forward(self, x0, x1):
+        matmul = torch.matmul(x0, x1)
+        return matmul
 
 
 def get_inputs():
-    return [torch.randn((4, 8, 128, 128), dtype=torch.float32)]
+    return [torch.randn((4, 8, 128, 128), dtype=torch.float32), torch.randn((4, 8, 128, 64), dtype=torch.float32)]
 
 
 def get_init_inputs():
@@ -40,7 +41,7 @@ def get_init_inputs():
 
 
 def get_expected_output_shape():
-    return [(4, 8, 128, 128)]
+    return [(4, 8, 128, 64)]
 
 
 # Masking with -inf (attention masks) makes infinities a correct output.

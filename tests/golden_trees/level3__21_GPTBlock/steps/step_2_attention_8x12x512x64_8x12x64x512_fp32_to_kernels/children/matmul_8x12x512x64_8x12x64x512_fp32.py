@@ -1,15 +1,16 @@
 """
-Component: softmax_8x12x512x512_fp32
+Component: matmul_8x12x512x64_8x12x64x512_fp32
 Source: data/level3/21_GPTBlock.py
 Abstraction Level: kernel
-Parent: 21_GPTBlock
+Parent: attention_8x12x512x64_8x12x64x512_fp32
 Children: []
 Instances: 1
 
-Operations: ['softmax']
+Operations: ['matmul']
 
 Input Shapes:
-  - x: [8, 12, 512, 512] dtype=torch.float32
+  - x0: [8, 12, 512, 64] dtype=torch.float32
+  - x1: [8, 12, 64, 512] dtype=torch.float32
 
 Output Shapes:
   - output: [8, 12, 512, 512] dtype=torch.float32
@@ -26,13 +27,13 @@ class Model(nn.Module):
     def __init__(self):
         super().__init__()
 
-    def forward(self, x):
-        softmax = F.softmax(x, dim=-1)
-        return softmax
+    def forward(self, x0, x1):
+        matmul = torch.matmul(x0, x1)
+        return matmul
 
 
 def get_inputs():
-    return [torch.randn((8, 12, 512, 512), dtype=torch.float32)]
+    return [torch.randn((8, 12, 512, 64), dtype=torch.float32), torch.randn((8, 12, 64, 512), dtype=torch.float32)]
 
 
 def get_init_inputs():
