@@ -244,6 +244,8 @@ def verify_cmd(decomp_dir: Path, device: str, jobs: int, timeout: float, rerun_a
                         echo=click.echo)
     for line in report.failures:
         click.echo(line)
+    for line in report.checks:
+        click.echo(line)
     passed = sum(1 for r in report.steps if r["verification_status"] == "PASS")
     click.echo(f"steps: {passed}/{len(report.steps)} PASS ({len(report.reused)} fresh results reused, "
                f"{len(report.rerun)} verified, {len(report.stale)} stale)")

@@ -74,6 +74,11 @@ def test_agent_workflow_rename_merge_verify_break(tree_copy: Path, tmp_path: Pat
     verify = hdecomp("verify", str(tree_copy), "--no-coverage")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "PASS: " in verify.stdout and "FAIL" not in verify.stdout
+    # every whole-tree check says its verdict, passing ones too
+    checks = [l for l in verify.stdout.splitlines() if l.startswith(("composition:", "self-tests:",
+                                                                    "coverage:"))]
+    assert checks[0] == "composition: PASS" and checks[2] == "coverage: NOT_RUN", checks
+    assert checks[1].startswith("self-tests: ") and checks[1].endswith(" PASS"), checks
     tree = json.loads((tree_copy / "decomposition_tree.json").read_text())
     assert tree["metadata"]["verification_status"] == "PASSED"
     commands = [e["command"] for e in

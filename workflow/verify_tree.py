@@ -60,6 +60,8 @@ class VerifyReport:
     reused: list[str] = field(default_factory=list)
     rerun: list[str] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)
+    # one verdict line per whole-tree check (composition, self-tests, coverage), pass or fail
+    checks: list[str] = field(default_factory=list)
 
     def fail(self, line: str) -> None:
         self.ok = False
@@ -270,6 +272,12 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
 
     if not composition[0]:
         report.fail(f"FAIL composition: {composition[1]}")
+    report.checks.append(f"composition: {'PASS' if composition[0] else 'FAIL'}")
+    if results is None:
+        report.checks.append("self-tests: not run")
+    else:
+        report.checks.append(f"self-tests: {sum(1 for r in results if r.status == 'PASS')}/"
+                             f"{len(results)} PASS")
     if results is not None:
         for r in results:
             if r.status != "PASS":
@@ -308,6 +316,7 @@ def verify_dir(opts: VerifyOptions, echo: Echo = print) -> VerifyReport:
             text = err.one_line() if isinstance(err, HdecompError) else f"{type(err).__name__}: {err}"
             report.fail(f"FAIL coverage: {text.splitlines()[0] if text else ''}")
     report.timing["coverage_s"] = time.monotonic() - t0
+    report.checks.append(f"coverage: {coverage_status}")
 
     report.steps = rows
     _record_status(out_dir, "PASSED" if report.ok else "FAILED")
