@@ -160,7 +160,7 @@ def parent_arithmetic(ir: IR, uniq: dict[str, Component], paths: dict[str, str])
             info = ir.info(node)
             if info.kind is not OpKind.ARITH:
                 continue
-            kind = joins if ir._activation_operands(node) > 1 else constants
+            kind = joins if ir.activation_operands(node) > 1 else constants
             kind[info.name] = kind.get(info.name, 0) + 1
         if not joins and not constants:
             continue

@@ -152,7 +152,7 @@ class IR:
                 # prepares a weight for its consumer and goes into that consumer's kernel.
                 self.weight_derived.add(node)
             elif is_compute_in_parent(info.kind, reads_weight=bool(from_weights), name=info.name,
-                                      activations=self._activation_operands(node),
+                                      activations=self.activation_operands(node),
                                       constant_inputs=bool(tensor_args) and node in self.constant_derived):
                 # An op that mixes an activation with a weight (bias add, learned scale, a mask
                 # buffer in masked_fill) is compute: weights live in children, never in a parent.
@@ -163,7 +163,7 @@ class IR:
             self.compute.update(n for n in self.ops if op_info(n.target).kind is OpKind.ARITH
                                 and arith_is_compute(reads_weight=False, sole_workload=True))
 
-    def _activation_operands(self, node: fx.Node) -> int:
+    def activation_operands(self, node: fx.Node) -> int:
         """How many of `node`'s operands are activations with at least one dimension (the
         `activations` of `policy.arith_is_compute`). Lowering counts every non-weight operand,
         constants included, which is stricter than the verifier: a product with a constant mask

@@ -51,7 +51,7 @@ def _first_op(ir: IR, run: list[Component], floor: int) -> int:
     start, end = run[0].start, run[-1].end
     while start - 1 >= floor:
         node = ir.ops[start - 1]
-        if node in ir.compute or ir._activation_operands(node) > 1 or \
+        if node in ir.compute or ir.activation_operands(node) > 1 or \
                 any(not start <= ir.pos.get(u, -1) <= end for u in node.users):
             break
         start -= 1

@@ -20,6 +20,7 @@ a second anchor. Opaque ops (RNNs, unknown ops) never fuse.
 from __future__ import annotations
 
 from hdecomp_ir.ir import IR, Component
+from hdecomp_ir.naming import kernel_op_label
 from hdecomp_ir.policy import Pattern
 from hdecomp_ir.spec import FUSION_MAX_OPS, Level
 
@@ -77,8 +78,6 @@ _MATMULS = frozenset({"matmul", "bmm", "mm"})
 
 
 def _op(ir: IR, kernel: Component) -> str:
-    from hdecomp_ir.naming import kernel_op_label
-
     return kernel_op_label(ir, kernel)
 
 
